@@ -1,0 +1,82 @@
+"""Settings, one pydantic model per component; read from flags or files only at the edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+DEFAULT_COLLECTION = "default"
+DEFAULT_STORE_DIR = Path(".laterag")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmbedderConfig(_Settings):
+    """Which encoder to run and how: ``model`` None means the bundled all-MiniLM-L6-v2."""
+
+    model: str | None = None
+    max_tokens: int | None = Field(
+        default=None, ge=8, description="Positions per forward pass; default: the trained length."
+    )
+    query_prefix: str | None = None
+    document_prefix: str | None = None
+    device: str = "cpu"
+    batch_tokens: int = Field(default=8192, ge=64)
+
+
+class ChunkingConfig(_Settings):
+    """How documents are cut into chunks and how chunk vectors are made."""
+
+    mode: Literal["late", "naive"] = "late"
+    chunker: Literal["tokens", "sentences", "structure"] = "structure"
+    chunk_size: int = Field(default=128, ge=8, description="Most content tokens in one chunk.")
+    overlap: int | None = Field(
+        default=None, ge=0, description="Macro-window overlap in tokens; default: a quarter window."
+    )
+    special_tokens: Literal["paper", "none"] = "paper"
+
+
+class StoreConfig(_Settings):
+    """Where vectors live: an embedded folder (default) or a Qdrant server at ``url``."""
+
+    path: Path = DEFAULT_STORE_DIR
+    url: str | None = None
+    api_key: SecretStr | None = None
+    collection: str = Field(default=DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class LLMConfig(_Settings):
+    """An OpenAI-compatible chat endpoint; without ``base_url`` and ``model`` answers are
+    extractive."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        """True when an endpoint and a model are both set."""
+        return bool(self.base_url and self.model)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> LLMConfig:
+        if bool(self.base_url) != bool(self.model):
+            raise ValueError("set both the LLM base URL and the LLM model, or neither")
+        return self
+
+
+class RAGConfig(_Settings):
+    """Everything a ``RAG`` needs."""
+
+    embedder: EmbedderConfig = EmbedderConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    store: StoreConfig = StoreConfig()
+    llm: LLMConfig = LLMConfig()
+    top_k: int = Field(default=5, ge=1, le=1000)

@@ -1,0 +1,150 @@
+"""The roles of a LateRAG pipeline, each a small protocol; implementations compose them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.types import (
+    Answer,
+    Chunk,
+    Document,
+    DocumentInfo,
+    Hit,
+    SearchFilter,
+    Span,
+    Tokens,
+    WindowStates,
+)
+
+TextKind = Literal["query", "document"]
+
+
+@runtime_checkable
+class Loader(Protocol):
+    """Reads one file into a ``Document``; raises ``LoaderError`` naming the file on failure."""
+
+    extensions: tuple[str, ...]
+
+    def load(self, path: Path) -> Document:
+        """Read ``path`` into a document."""
+        ...
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """Turns text into content tokens with character offsets."""
+
+    def tokenize(self, text: str) -> Tokens:
+        """Tokenize ``text`` without adding special tokens."""
+        ...
+
+
+@runtime_checkable
+class Chunker(Protocol):
+    """Splits a document into ordered, non-overlapping character spans of its text."""
+
+    def split(self, doc: Document) -> list[Span]:
+        """Return the chunk spans of ``doc.text``, in order."""
+        ...
+
+
+@runtime_checkable
+class TokenEmbedder(Tokenizer, Protocol):
+    """A transformer encoder that exposes its token states, for late chunking."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    """Positions per forward pass, special tokens and prefix included."""
+
+    @property
+    def content_window(self) -> int:
+        """Content tokens that fit in one forward pass of a document window."""
+        ...
+
+    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
+        """Run the model over windows of document content ids; one result per window."""
+        ...
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Return one pooled, L2-normalised vector per text; never truncates."""
+        ...
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Stores chunks with their vectors exactly as given and searches them."""
+
+    collection: str
+
+    def open(self) -> None:
+        """Open the store; raises ``StoreLockedError`` when another process holds it."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the store."""
+        ...
+
+    def exists(self) -> bool:
+        """Return True when the collection exists."""
+        ...
+
+    def create_collection(self, dim: int) -> None:
+        """Create the collection for vectors of ``dim``; no-op when it exists with that size."""
+        ...
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks (each with a vector) under their deterministic ids."""
+        ...
+
+    def delete_document(self, doc_id: str, *, keep_hash: str | None = None) -> int:
+        """Delete a document's chunks (all, or those not of version ``keep_hash``)."""
+        ...
+
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        """Return what is stored of one document, or None."""
+        ...
+
+    def documents(self) -> list[DocumentInfo]:
+        """Return every stored document."""
+        ...
+
+    def search(
+        self, vector: np.ndarray, k: int, search_filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        """Return the ``k`` nearest chunks (without vectors), best first."""
+        ...
+
+    def count(self, search_filter: SearchFilter | None = None) -> int:
+        """Return how many chunks match."""
+        ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Finds the chunks that answer a query."""
+
+    def retrieve(
+        self, query: str, k: int, search_filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        """Return up to ``k`` hits, best first."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from retrieved hits, citing them as [n]."""
+
+    name: str
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
+        """Yield the answer text as it is produced."""
+        ...
+
+    def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
+        """Return the whole answer with its citations."""
+        ...
