@@ -25,6 +25,7 @@ class EmbedderConfig(_Settings):
     query_prefix: str | None = None
     document_prefix: str | None = None
     device: str = "cpu"
+    trust_remote_code: bool = False
     batch_tokens: int = Field(default=8192, ge=64)
 
 

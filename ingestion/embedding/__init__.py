@@ -1,0 +1,16 @@
+"""Chunk vectors from token states: span mapping, macro windows, pooling, late and naive."""
+
+from ingestion.embedding.late import ChunkVectorizer, LateChunker, NaiveChunker
+from ingestion.embedding.pooling import SpanPooler, pool_spans
+from ingestion.embedding.spans import Window, macro_windows, token_spans
+
+__all__ = [
+    "ChunkVectorizer",
+    "LateChunker",
+    "NaiveChunker",
+    "SpanPooler",
+    "Window",
+    "macro_windows",
+    "pool_spans",
+    "token_spans",
+]

@@ -1,0 +1,57 @@
+"""Mean pooling of token states over chunk spans, one window at a time."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.errors import EmbeddingError
+from rag.types import Span
+
+
+class SpanPooler:
+    """Accumulates sums and counts of token states per span, so windows can be discarded."""
+
+    def __init__(self, spans: Sequence[Span], dim: int) -> None:
+        self.spans = list(spans)
+        self._starts = [start for start, _ in self.spans]
+        self._sums = np.zeros((len(self.spans), dim), dtype=np.float64)
+        self._counts = np.zeros(len(self.spans), dtype=np.int64)
+
+    def add(self, states: np.ndarray, first_token: int) -> None:
+        """Add the states of tokens ``first_token .. first_token + len(states)``."""
+        last_token = first_token + len(states)
+        if not len(states):
+            return
+        cumulative = np.vstack([np.zeros((1, states.shape[1])), np.cumsum(states, axis=0)])
+        i = max(bisect.bisect_right(self._starts, first_token) - 1, 0)
+        while i < len(self.spans) and self.spans[i][0] < last_token:
+            start, end = self.spans[i]
+            a, b = max(start, first_token), min(end, last_token)
+            if a < b:
+                self._sums[i] += cumulative[b - first_token] - cumulative[a - first_token]
+                self._counts[i] += b - a
+            i += 1
+
+    def add_extra(self, index: int, states: np.ndarray) -> None:
+        """Add states that belong to span ``index`` but not to the content (special tokens)."""
+        self._sums[index] += states.sum(axis=0)
+        self._counts[index] += len(states)
+
+    def vectors(self) -> np.ndarray:
+        """Return each span's mean, L2-normalised; raises if a span received no state."""
+        missing = np.flatnonzero(self._counts == 0)
+        if missing.size:
+            raise EmbeddingError(f"no token states reached span {self.spans[int(missing[0])]}")
+        means = self._sums / self._counts[:, None]
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        return (means / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def pool_spans(states: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+    """Mean-pool and normalise ``states[start:end]`` for each span of one token sequence."""
+    pooler = SpanPooler(spans, states.shape[1])
+    pooler.add(states, 0)
+    return pooler.vectors()
