@@ -109,6 +109,8 @@ class Ingestor:
             stored.metadata.get(k) == v for k, v in settings.items()
         )
         if stored and stored.content_hash == doc.content_hash and same_settings:
+            # An interrupted earlier run may have left the previous version beside this one.
+            self.store.delete_document(doc.id, keep_hash=doc.content_hash)
             return FileResult(str(path), "unchanged", doc.id, stored.chunks)
         try:
             chunks = self.builder.build(doc)
@@ -122,7 +124,9 @@ class Ingestor:
         self.store.upsert(chunks)
         self.store.delete_document(doc.id, keep_hash=doc.content_hash)
         tokens = sum(c.token_span[1] - c.token_span[0] for c in chunks if c.token_span)
-        return FileResult(str(path), "updated" if stored else "ingested", doc.id, len(chunks), tokens)
+        return FileResult(
+            str(path), "updated" if stored else "ingested", doc.id, len(chunks), tokens
+        )
 
     def ingest(
         self,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from rag.config import (
     DEFAULT_COLLECTION,
@@ -75,9 +75,8 @@ def _config(
     **parts: Any,
 ) -> RAGConfig:
     try:
-        store_config = StoreConfig(
-            path=store, url=qdrant_url, api_key=qdrant_api_key, collection=collection
-        )
+        key = SecretStr(qdrant_api_key) if qdrant_api_key else None
+        store_config = StoreConfig(path=store, url=qdrant_url, api_key=key, collection=collection)
         return RAGConfig(store=store_config, **parts)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
@@ -127,9 +126,10 @@ def ingest(
         ),
     )
     files, missing = collect_files(paths)
-    with RAG(config) as rag, tqdm(
-        total=len(files) + len(missing), unit="file", file=sys.stderr, desc="ingest"
-    ) as bar:
+    with (
+        RAG(config) as rag,
+        tqdm(total=len(files) + len(missing), unit="file", file=sys.stderr, desc="ingest") as bar,
+    ):
 
         def progress(result: Any) -> None:
             bar.update(1)
@@ -217,7 +217,9 @@ def search(
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
         return
     for rank, hit in enumerate(hits, start=1):
-        pages = f" p.{hit.chunk.page_span[0]}-{hit.chunk.page_span[1]}" if hit.chunk.page_span else ""
+        pages = (
+            f" p.{hit.chunk.page_span[0]}-{hit.chunk.page_span[1]}" if hit.chunk.page_span else ""
+        )
         typer.echo(f"{rank}. {hit.score:.3f} {Path(hit.chunk.source).name}{pages}")
         typer.echo(f"   {hit.chunk.text[:200]!r}")
 
@@ -263,7 +265,9 @@ def ask(
         return
     typer.echo("\n")
     for citation in answer.citations:
-        pages = f", pages {citation.page_span[0]}-{citation.page_span[1]}" if citation.page_span else ""
+        pages = (
+            f", pages {citation.page_span[0]}-{citation.page_span[1]}" if citation.page_span else ""
+        )
         chars = f"chars {citation.char_span[0]}-{citation.char_span[1]}"
         typer.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
 
@@ -337,7 +341,11 @@ def run(argv: list[str] | None = None) -> int:
         typer.echo("aborted", err=True)
         return 1
     except typer.TyperException as e:  # usage errors: typer shows them as click does
-        e.show()
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"error: {e}", err=True)
         return int(getattr(e, "exit_code", 2))
     except RagError as e:
         typer.echo(f"error: {e}", err=True)

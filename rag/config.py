@@ -51,8 +51,7 @@ class StoreConfig(_Settings):
 
 
 class LLMConfig(_Settings):
-    """An OpenAI-compatible chat endpoint; without ``base_url`` and ``model`` answers are
-    extractive."""
+    """An OpenAI-compatible chat endpoint; without one, answers are extractive."""
 
     base_url: str | None = None
     model: str | None = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator as Gen
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 
@@ -53,13 +55,29 @@ class Chunker(Protocol):
 
 
 @runtime_checkable
-class TokenEmbedder(Tokenizer, Protocol):
-    """A transformer encoder that exposes its token states, for late chunking."""
+class Embedder(Protocol):
+    """Embeds whole texts into pooled, L2-normalised vectors."""
 
     name: str
-    dim: int
-    max_tokens: int
-    """Positions per forward pass, special tokens and prefix included."""
+
+    @property
+    def dim(self) -> int:
+        """Size of the vectors."""
+        ...
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Return one pooled, L2-normalised vector per text; never truncates."""
+        ...
+
+
+@runtime_checkable
+class TokenEmbedder(Embedder, Tokenizer, Protocol):
+    """A transformer encoder that exposes its token states, for late chunking."""
+
+    @property
+    def max_tokens(self) -> int:
+        """Positions per forward pass, special tokens and prefix included."""
+        ...
 
     @property
     def content_window(self) -> int:
@@ -70,16 +88,25 @@ class TokenEmbedder(Tokenizer, Protocol):
         """Run the model over windows of document content ids; one result per window."""
         ...
 
-    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Return one pooled, L2-normalised vector per text; never truncates."""
-        ...
-
 
 @runtime_checkable
 class VectorStore(Protocol):
     """Stores chunks with their vectors exactly as given and searches them."""
 
     collection: str
+
+    def __enter__(self) -> Self:
+        """Open the store for a with-block."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store at the end of a with-block."""
+        ...
 
     def open(self) -> None:
         """Open the store; raises ``StoreLockedError`` when another process holds it."""
@@ -128,9 +155,7 @@ class VectorStore(Protocol):
 class Retriever(Protocol):
     """Finds the chunks that answer a query."""
 
-    def retrieve(
-        self, query: str, k: int, search_filter: SearchFilter | None = None
-    ) -> list[Hit]:
+    def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
         """Return up to ``k`` hits, best first."""
         ...
 
@@ -141,8 +166,8 @@ class Generator(Protocol):
 
     name: str
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str]:
-        """Yield the answer text as it is produced."""
+    def stream(self, question: str, hits: Sequence[Hit]) -> Gen[str, None, Answer]:
+        """Yield the answer text as it is produced, then return the whole answer."""
         ...
 
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:

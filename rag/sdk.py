@@ -9,10 +9,10 @@ from typing import Any
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.loaders import load_document
-from ingestion.pipeline import FileResult, IngestReport, Ingestor
+from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.config import RAGConfig
 from rag.encoders import TransformerEncoder
-from rag.generation import build_answer, generator_for
+from rag.generation import generator_for
 from rag.protocols import Generator, Retriever, TokenEmbedder, VectorStore
 from rag.stores import open_store
 from rag.types import Answer, Chunk, DocumentInfo, Hit, SearchFilter, document_id
@@ -26,16 +26,10 @@ class AnswerStream:
         self.question = question
         self.hits = hits
         self._generator = generator
-        self._parts: list[str] = []
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        for delta in self._generator.stream(self.question, self.hits):
-            self._parts.append(delta)
-            yield delta
-        self.answer = build_answer(
-            self.question, "".join(self._parts), self.hits, self._generator.name
-        )
+        self.answer = yield from self._generator.stream(self.question, self.hits)
 
 
 class RAG:

@@ -23,7 +23,9 @@ def document_id(source: str) -> str:
 
 def chunk_id(doc_id: str, content_hash: str, char_span: Span) -> str:
     """Return the stable point id of one chunk of one version of a document."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"chunk:{doc_id}:{content_hash}:{char_span[0]}:{char_span[1]}"))
+    return str(
+        uuid.uuid5(ID_NAMESPACE, f"chunk:{doc_id}:{content_hash}:{char_span[0]}:{char_span[1]}")
+    )
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def page_span(self, char_span: Span) -> Span | None:
-        """Return the 1-based, inclusive page range covering ``char_span``, or None without pages."""
+        """Return the 1-based inclusive page range covering ``char_span`` (None without pages)."""
         if not self.page_starts:
             return None
         start, end = char_span
@@ -167,8 +169,7 @@ class Tokens:
 
 @dataclass(frozen=True)
 class WindowStates:
-    """A model's output for one window: states at the leading specials (and prefix), the
-    content tokens, and the trailing specials."""
+    """A model's output for one window: leading specials and prefix, content, trailing specials."""
 
     head: np.ndarray
     body: np.ndarray

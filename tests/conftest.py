@@ -1,12 +1,17 @@
-"""Suite-wide fixtures: no outbound network, and the bundled model loaded once."""
+"""Suite-wide fixtures: no outbound network, the bundled model once, a fake LLM server."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeOpenAIServer
+
+from rag.encoders import TransformerEncoder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FINANCEBENCH = SHARED / "data" / "financebench"
@@ -15,13 +20,12 @@ _real_connect = socket.socket.connect
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = address[0]
-    elif isinstance(address, str | bytes):
+    if isinstance(address, str | bytes):
         return True  # a Unix socket path
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
-    if host in ("localhost",):
+    host = address[0]
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -45,8 +49,24 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def financebench_pdfs() -> Path:
-    """The shared FinanceBench PDF folder; tests that need it skip only if shared/ is absent."""
+    """The shared FinanceBench PDFs; missing, they fail the run in CI and skip elsewhere."""
     folder = FINANCEBENCH / "pdfs"
     if not folder.is_dir():
-        pytest.skip(f"{folder} not found: ../shared must sit beside the repo")
+        message = f"{folder} not found: ../shared must sit beside the repo"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     return folder
+
+
+@pytest.fixture(scope="session")
+def encoder() -> TransformerEncoder:
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    return TransformerEncoder().load()
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A started fake OpenAI-compatible chat server on 127.0.0.1; see ``tests/fake_openai.py``."""
+    with FakeOpenAIServer() as server:
+        yield server

@@ -90,10 +90,11 @@ class TransformerEncoder:
         self._tokenizer = tokenizer
         self._split_specials()
         self._max_tokens = self._choose_max_tokens(model.config)
-        for kind, prefix in (
-            ("query", self.config.query_prefix or self._info.query_prefix),
-            ("document", self.config.document_prefix or self._info.document_prefix),
-        ):
+        prefixes: dict[TextKind, str | None] = {
+            "query": self.config.query_prefix or self._info.query_prefix,
+            "document": self.config.document_prefix or self._info.document_prefix,
+        }
+        for kind, prefix in prefixes.items():
             self._prefix_ids[kind] = list(self.tokenize(prefix).ids) if prefix else []
         if self._window() < 8:
             raise ConfigError(f"model {self.name!r}: a window of {self._max_tokens} is too small")

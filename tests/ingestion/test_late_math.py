@@ -47,7 +47,9 @@ def test_token_spans_reject_overlapping_chunks() -> None:
     size=st.integers(min_value=1, max_value=300),
     data=st.data(),
 )
-def test_macro_windows_keep_every_token_exactly_once(n: int, size: int, data: st.DataObject) -> None:
+def test_macro_windows_keep_every_token_exactly_once(
+    n: int, size: int, data: st.DataObject
+) -> None:
     overlap = data.draw(st.integers(min_value=0, max_value=size - 1))
     windows = macro_windows(n, size, overlap)
     kept: list[int] = []
@@ -140,7 +142,9 @@ def test_long_late_chunking_equals_one_pass_for_a_context_free_model() -> None:
     encoder = FakeEncoder(context=0.0)
     tokens = _tokens(20)
     chunks = [(0, 5), (5, 13), (13, 20)]
-    _, vectors = LateChunker(encoder, overlap=2, special_tokens="none").vectorize("", tokens, chunks)
+    _, vectors = LateChunker(encoder, overlap=2, special_tokens="none").vectorize(
+        "", tokens, chunks
+    )
     expected = pool_spans(encoder.table[list(tokens.ids)], chunks)
     np.testing.assert_allclose(vectors, expected, rtol=1e-5)
     assert max(encoder.calls) <= encoder.content_window

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import build_tiny_model
 from transformers import AutoModel, AutoTokenizer
 
 from rag.config import EmbedderConfig
 from rag.encoders import BUNDLED_NAME, TransformerEncoder, bundled_model_path
 from rag.errors import ConfigError, EmbeddingError
-from tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,176 @@
+"""Answers from any OpenAI-compatible chat endpoint, streamed, with errors as GenerationError."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from rag.config import LLMConfig
+from rag.errors import ConfigError, GenerationError
+from rag.generation.citations import build_answer, drain, no_hits_answer
+from rag.generation.prompt import Prompt, build_prompt
+from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    import openai
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_API_KEY = "not-needed"
+"""Sent when no key is configured: local servers (llama.cpp, vLLM, Ollama) ignore it."""
+
+
+def _safe_url(url: str) -> str:
+    """Return ``url`` without any ``user:password@`` part."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+class OpenAIChatGenerator:
+    """Streams answers from a chat-completions endpoint; the client is made on first use."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        if not config.base_url or not config.model:
+            raise ConfigError("the LLM generator needs both a base URL and a model name")
+        self.config = config
+        self.name: str = config.model
+        self.base_url: str = _safe_url(config.base_url)
+        self._client: openai.OpenAI | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatGenerator(model={self.name!r}, base_url={self.base_url!r})"
+
+    def _api_key(self) -> str:
+        if self.config.api_key is not None:
+            return self.config.api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_API_KEY
+
+    def _openai(self) -> openai.OpenAI:
+        if self._client is None:
+            try:
+                import openai
+            except ImportError as e:  # pragma: no cover - openai is a core dependency
+                raise ImportError("the LLM generator needs openai: pip install openai") from e
+            self._client = openai.OpenAI(
+                base_url=self.config.base_url,
+                api_key=self._api_key(),
+                timeout=self.config.timeout,
+                max_retries=self.config.max_retries,
+            )
+        return self._client
+
+    def _redact(self, text: str) -> str:
+        """Return ``text`` as one short line with the API key masked."""
+        key = self._api_key()
+        if key and key != PLACEHOLDER_API_KEY:
+            text = text.replace(key, "***")
+        line = " ".join(text.split())
+        return line if len(line) <= 200 else line[:199] + "…"
+
+    def _detail(self, err: openai.APIError) -> str:
+        """Return the server's own error message, redacted, or an empty string."""
+        body = err.body
+        if isinstance(body, dict):
+            body = body.get("message") or ""
+        return self._redact(str(body)) if body else ""
+
+    def _error(self, err: Exception, *, midstream: bool = False) -> GenerationError:
+        """Translate an ``openai`` or stream-parsing failure into a one-line GenerationError."""
+        import openai
+
+        where = f"LLM endpoint {self.base_url}"
+        if isinstance(err, openai.APITimeoutError):
+            return GenerationError(f"{where} timed out after {self.config.timeout:g}s")
+        if isinstance(err, openai.APIConnectionError):
+            if midstream:
+                return GenerationError(
+                    f"{where} dropped the connection in the middle of the answer"
+                )
+            return GenerationError(f"{where} unreachable")
+        if isinstance(err, openai.APIStatusError):
+            code = err.status_code
+            if code in (401, 403):
+                # Never the server's text here: some servers echo the key they refused.
+                return GenerationError(
+                    f"{where} refused the API key (HTTP {code}): check the key", status_code=code
+                )
+            if code == 429:
+                message = f"{where} rate limited the request (HTTP 429); try again later"
+            elif code >= 500:
+                message = f"{where} failed with a server error (HTTP {code})"
+            else:
+                message = f"{where} rejected the request (HTTP {code})"
+            detail = self._detail(err)
+            return GenerationError(f"{message}: {detail}" if detail else message, status_code=code)
+        if isinstance(err, openai.APIError):
+            detail = self._detail(err) or self._redact(err.message)
+            return GenerationError(f"{where} reported an error in the stream: {detail}")
+        return GenerationError(f"{where} sent a malformed stream ({type(err).__name__})")
+
+    def _deltas(self, prompt: Prompt, hits: int) -> Iterator[str]:
+        log.debug("asking %s at %s with %d passages", self.name, self.base_url, hits)
+        stream = self._openai().chat.completions.create(
+            model=self.name,
+            messages=[
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+            temperature=self.config.temperature,
+            stream=True,
+        )
+        finish_reason: str | None = None
+        try:
+            for chunk in stream:
+                choices: Any = getattr(chunk, "choices", None)
+                if choices is None:
+                    raise ValueError("a stream chunk has no choices")
+                for choice in choices:
+                    finish_reason = choice.finish_reason or finish_reason
+                    content = choice.delta.content
+                    if isinstance(content, str) and content:
+                        yield content
+        finally:
+            stream.close()
+        if finish_reason is None:
+            log.warning(
+                "%s ended its stream without a finish reason; the answer may be cut", self.name
+            )
+        elif finish_reason == "length":
+            log.warning("%s stopped at its token limit; the answer is cut short", self.name)
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Generator[str, None, Answer]:
+        """Yield the answer's text deltas, then return the answer with its citations.
+
+        Raises ``GenerationError`` on any endpoint failure.
+        """
+        if not hits:
+            answer = no_hits_answer(question, self.name)
+            yield answer.text
+            return answer
+        import openai
+
+        prompt = build_prompt(question, hits)
+        produced = False
+        parts: list[str] = []
+        try:
+            for delta in self._deltas(prompt, len(hits)):
+                produced = produced or bool(delta.strip())
+                parts.append(delta)
+                yield delta
+        except openai.APIStatusError as err:
+            # Not chained: the response body it carries may echo the key.
+            raise self._error(err) from None
+        except (openai.OpenAIError, ValueError, AttributeError) as err:
+            raise self._error(err, midstream=produced) from err
+        if not produced:
+            raise GenerationError(f"LLM endpoint {self.base_url} returned an empty answer")
+        return build_answer(question, "".join(parts).strip(), hits, self.name)
+
+    def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
+        """Return the whole answer with citations parsed from its ``[n]`` markers."""
+        return drain(self.stream(question, hits))

@@ -1,0 +1,281 @@
+"""The server store: a Qdrant collection reached with qdrant-client (or its in-memory mode)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+from pydantic import SecretStr
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ApiException
+
+from rag.config import DEFAULT_COLLECTION
+from rag.errors import ConfigError, RagError, StoreError
+from rag.stores import payload as p
+from rag.types import Chunk, DocumentInfo, Hit, SearchFilter
+
+logger = logging.getLogger(__name__)
+
+SCROLL_PAGE = 1000
+"""Payloads read per request when listing documents."""
+
+
+def _filter(conditions: p.Conditions) -> models.Filter | None:
+    if conditions.is_empty():
+        return None
+
+    def field(key: str, values: tuple[str, ...]) -> models.FieldCondition:
+        match: models.MatchValue | models.MatchAny = (
+            models.MatchValue(value=values[0])
+            if len(values) == 1
+            else models.MatchAny(any=list(values))
+        )
+        return models.FieldCondition(key=key, match=match)
+
+    return models.Filter(
+        must=[field(key, values) for key, values in conditions.must] or None,
+        must_not=[field(key, values) for key, values in conditions.must_not] or None,
+    )
+
+
+class ServerStore:
+    """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        api_key: str | SecretStr | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        location: str | None = None,
+        timeout: int | None = None,
+    ) -> None:
+        if (url is None) == (location is None):
+            raise ConfigError("give either a Qdrant server url or location=':memory:', not both")
+        self.url = url
+        self.location = location
+        self.collection = collection
+        self.timeout = timeout
+        self._api_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        self._client: QdrantClient | None = None
+        self._dim: int | None = None
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f"url={self.url!r}" if self.url else f"location={self.location!r}"
+        return f"ServerStore({where}, collection={self.collection!r})"
+
+    @property
+    def _where(self) -> str:
+        return self.url or str(self.location)
+
+    def _reason(self, error: Exception) -> str:
+        reason = str(error) or type(error).__name__
+        return reason.replace(self._api_key, "***") if self._api_key else reason
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn qdrant-client failures into store errors naming the server, never the key."""
+        try:
+            yield
+        except RagError:
+            raise
+        except (ApiException, ValueError, OSError) as e:
+            raise StoreError(
+                f"{action} at {self._where}: {self._reason(e)}", collection=self.collection
+            ) from e
+
+    def _read_dim(self, client: QdrantClient) -> int | None:
+        if not client.collection_exists(self.collection):
+            return None
+        vectors = client.get_collection(self.collection).config.params.vectors
+        params = vectors.get(p.DENSE) if isinstance(vectors, dict) else None
+        if params is None:
+            raise ConfigError(
+                f"collection {self.collection!r} at {self._where} has no {p.DENSE!r} vector: "
+                "it was not made by LateRAG"
+            )
+        return int(params.size)
+
+    def _ready(self) -> QdrantClient:
+        """Return the client, refreshing the collection's size while it seems missing."""
+        if self._client is None:
+            raise StoreError(f"store {self._where} is not open: call open() or use a with-block")
+        if self._dim is None:
+            with self._guard("cannot read the collection"):
+                self._dim = self._read_dim(self._client)
+        return self._client
+
+    def open(self) -> None:
+        """Connect and read the collection's vector size; raises ``StoreError`` if unreachable."""
+        if self._client is not None:
+            return
+        client: QdrantClient | None = None
+        try:
+            if self.url is not None:
+                client = QdrantClient(
+                    url=self.url,
+                    api_key=self._api_key,
+                    timeout=self.timeout,
+                    check_compatibility=False,
+                )
+            else:
+                client = QdrantClient(location=self.location)
+            self._dim = self._read_dim(client)
+        except Exception as e:
+            if client is not None:
+                client.close()
+            if isinstance(e, RagError):
+                raise
+            raise StoreError(f"cannot reach Qdrant at {self._where}: {self._reason(e)}") from e
+        self._client = client
+        logger.debug("connected to Qdrant at %s", self._where)
+
+    def close(self) -> None:
+        """Release the connection."""
+        client, self._client, self._dim = self._client, None, None
+        if client is not None:
+            with self._guard("cannot close the connection"):
+                client.close()
+
+    def exists(self) -> bool:
+        """Return True when the collection exists."""
+        self._ready()
+        return self._dim is not None
+
+    def create_collection(self, dim: int) -> None:
+        """Create the collection with a cosine ``dense`` vector of ``dim`` and keyword indexes."""
+        p.check_dim(dim)
+        client = self._ready()
+        if self._dim is not None:
+            p.check_same_dim(self.collection, self._dim, dim)
+            return
+        vectors = {p.DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)}
+        with self._guard("cannot create the collection"):
+            client.create_collection(self.collection, vectors_config=vectors)
+            if self.url is not None:  # the in-memory mode has no payload indexes and warns
+                for field in p.INDEXED_FIELDS:
+                    client.create_payload_index(
+                        self.collection, field, models.PayloadSchemaType.KEYWORD, wait=True
+                    )
+        self._dim = dim
+        logger.info("created collection %r at %s (size %d)", self.collection, self._where, dim)
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks with their own vectors under their deterministic ids."""
+        client = self._ready()
+        if not chunks:
+            return
+        if self._dim is None:
+            raise StoreError(
+                "call create_collection(dim) before upsert", collection=self.collection
+            )
+        dim = self._dim
+        p.check_chunks(chunks, dim)
+        with self._guard("cannot write chunks"):
+            for batch in p.batches(chunks):
+                points = [
+                    models.PointStruct(
+                        id=chunk.id,
+                        vector={p.DENSE: p.vector_values(chunk.vector, dim, "chunk")},
+                        payload=p.chunk_to_payload(chunk),
+                    )
+                    for chunk in batch
+                ]
+                client.upsert(self.collection, points=points, wait=True)
+
+    def delete_document(self, doc_id: str, *, keep_hash: str | None = None) -> int:
+        """Delete a document's chunks (all, or those not of version ``keep_hash``)."""
+        client = self._ready()
+        if self._dim is None:
+            return 0
+        selector = _filter(p.Conditions.for_document(doc_id, keep_hash=keep_hash))
+        with self._guard("cannot delete a document"):
+            doomed = client.count(self.collection, count_filter=selector, exact=True).count
+            if doomed and selector is not None:
+                client.delete(
+                    self.collection, points_selector=models.FilterSelector(filter=selector)
+                )
+        return doomed
+
+    def _summarize(self, client: QdrantClient, conditions: p.Conditions) -> list[DocumentInfo]:
+        """Scroll the matching payloads (no text, no vectors) once and group them by document.
+
+        One pass beats a facet plus two calls per document here: the in-memory mode scans
+        every point on each call, and on a server the pass is a few paged requests.
+        """
+        payloads: list[dict[str, Any] | None] = []
+        offset: Any = None
+        with self._guard("cannot list documents"):
+            while True:
+                records, offset = client.scroll(
+                    self.collection,
+                    scroll_filter=_filter(conditions),
+                    limit=SCROLL_PAGE,
+                    offset=offset,
+                    with_payload=list(p.INFO_FIELDS),
+                    with_vectors=False,
+                )
+                payloads.extend(record.payload for record in records)
+                if offset is None:
+                    break
+        return p.summarize(payloads)
+
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        """Return the stored version of one document, or None."""
+        client = self._ready()
+        if self._dim is None:
+            return None
+        infos = self._summarize(client, p.Conditions.for_document(doc_id))
+        return infos[0] if infos else None
+
+    def documents(self) -> list[DocumentInfo]:
+        """Return every stored document, ordered by source."""
+        client = self._ready()
+        return [] if self._dim is None else self._summarize(client, p.Conditions())
+
+    def search(
+        self, vector: np.ndarray, k: int, search_filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        """Return the ``k`` chunks nearest to ``vector`` (without vectors), best first."""
+        client = self._ready()
+        if self._dim is None:
+            raise p.missing_collection(self.collection)
+        if k < 1:
+            return []
+        query = p.vector_values(vector, self._dim, "the query")
+        with self._guard("cannot search"):
+            response = client.query_points(
+                self.collection,
+                query=query,
+                using=p.DENSE,
+                query_filter=_filter(p.Conditions.for_search(search_filter)),
+                limit=k,
+                with_payload=True,
+                with_vectors=False,
+            )
+        return [Hit(chunk=p.payload_to_chunk(pt.payload), score=pt.score) for pt in response.points]
+
+    def count(self, search_filter: SearchFilter | None = None) -> int:
+        """Return how many chunks match ``search_filter``."""
+        client = self._ready()
+        if self._dim is None:
+            return 0
+        selector = _filter(p.Conditions.for_search(search_filter))
+        with self._guard("cannot count chunks"):
+            return client.count(self.collection, count_filter=selector, exact=True).count
