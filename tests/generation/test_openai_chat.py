@@ -74,6 +74,22 @@ def test_stream_deltas_join_to_the_reply(openai_server: FakeOpenAIServer) -> Non
     assert "".join(deltas) == openai_server.reply
 
 
+def test_stream_ends_with_the_same_answer_generate_gives(openai_server: FakeOpenAIServer) -> None:
+    openai_server.reply = "  Paris [1].\n"
+    generator, hits = make_generator(openai_server), make_hits()
+    stream = generator.stream("Capital of France?", hits)
+    deltas = []
+    while True:
+        try:
+            deltas.append(next(stream))
+        except StopIteration as done:
+            streamed = done.value
+            break
+    assert "".join(deltas) == openai_server.reply
+    assert streamed == generator.generate("Capital of France?", hits)
+    assert streamed.text == "Paris [1]." and streamed.citations[0].doc_id == "doc-0"
+
+
 def test_generate_returns_cited_answer(openai_server: FakeOpenAIServer) -> None:
     openai_server.reply = "It is Paris [1]. Compare [2][7]."
     hits = make_hits()
