@@ -6,21 +6,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr, ValidationError
 
-from rag.config import (
-    DEFAULT_COLLECTION,
-    DEFAULT_STORE_DIR,
-    ChunkingConfig,
-    EmbedderConfig,
-    LLMConfig,
-    RAGConfig,
-    StoreConfig,
-)
-from rag.errors import ConfigError, RagError
+from rag.cli_options import CHUNKING, LLM, MODEL, STORE, command
+from rag.config import ChunkingConfig, EmbedderConfig, LLMConfig, RAGConfig, StoreConfig
+from rag.errors import RagError
+from rag.types import SearchFilter
 
 app = typer.Typer(
     help="LateRAG: late-chunking retrieval-augmented generation over your documents.",
@@ -29,33 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Store = Annotated[
-    Path, typer.Option("--store", help="Folder of the embedded Qdrant store.", show_default=True)
-]
-QdrantUrl = Annotated[
-    str | None, typer.Option("--qdrant-url", help="Use a Qdrant server instead of --store.")
-]
-QdrantKey = Annotated[
-    str | None,
-    typer.Option("--qdrant-api-key", envvar="QDRANT_API_KEY", help="API key of the server."),
-]
-Collection = Annotated[str, typer.Option("--collection", help="Collection name.")]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-Model = Annotated[
-    str | None,
-    typer.Option("--model", help="Hugging Face encoder name or folder (default: bundled MiniLM)."),
-]
-Chunking = Annotated[
-    Literal["late", "naive"], typer.Option("--chunking", help="How chunk vectors are made.")
-]
-Chunker = Annotated[
-    Literal["tokens", "sentences", "structure"],
-    typer.Option("--chunker", help="Where chunk boundaries go."),
-]
-ChunkSize = Annotated[int, typer.Option("--chunk-size", help="Most tokens in one chunk.")]
-Overlap = Annotated[
-    int | None, typer.Option("--overlap", help="Macro-window overlap in tokens (late chunking).")
-]
 TopK = Annotated[int, typer.Option("-k", "--top-k", help="How many chunks to retrieve.")]
 Sources = Annotated[
     list[str] | None, typer.Option("--source", help="Only search this source path (repeatable).")
@@ -64,48 +31,26 @@ DocIds = Annotated[
     list[str] | None, typer.Option("--doc-id", help="Only search this document id (repeatable).")
 ]
 
-_CHUNKING = ChunkingConfig()
-
-
-def _config(
-    store: Path,
-    qdrant_url: str | None,
-    qdrant_api_key: str | None,
-    collection: str,
-    **parts: Any,
-) -> RAGConfig:
-    try:
-        key = SecretStr(qdrant_api_key) if qdrant_api_key else None
-        store_config = StoreConfig(path=store, url=qdrant_url, api_key=key, collection=collection)
-        return RAGConfig(store=store_config, **parts)
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ConfigError(problems) from e
-
 
 def _emit(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _filter(sources: list[str] | None, doc_ids: list[str] | None) -> Any:
-    from rag.types import SearchFilter
-
+def _filter(sources: list[str] | None, doc_ids: list[str] | None) -> SearchFilter:
     resolved = tuple(str(Path(s).expanduser().resolve()) for s in sources or ())
     return SearchFilter(sources=resolved, doc_ids=tuple(doc_ids or ()))
 
 
-@app.command()
+def _pages(span: tuple[int, int] | None, prefix: str) -> str:
+    return f"{prefix}{span[0]}-{span[1]}" if span else ""
+
+
+@command(app, CHUNKING, MODEL, STORE)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
-    chunking: Chunking = _CHUNKING.mode,
-    chunker: Chunker = _CHUNKING.chunker,
-    chunk_size: ChunkSize = _CHUNKING.chunk_size,
-    overlap: Overlap = None,
-    model: Model = None,
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
+    chunking_config: ChunkingConfig,
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
     json_out: Json = False,
 ) -> None:
     """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
@@ -115,16 +60,7 @@ def ingest(
     from rag.sdk import RAG
     from rag.serialize import file_line, ingest_json
 
-    config = _config(
-        store,
-        qdrant_url,
-        qdrant_api_key,
-        collection,
-        embedder=EmbedderConfig(model=model),
-        chunking=ChunkingConfig(
-            mode=chunking, chunker=chunker, chunk_size=chunk_size, overlap=overlap
-        ),
-    )
+    config = RAGConfig(store=store_config, embedder=embedder_config, chunking=chunking_config)
     files, missing = collect_files(paths)
     with (
         RAG(config) as rag,
@@ -149,142 +85,102 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
+@command(app, CHUNKING, MODEL, STORE)
 def chunks(
     file: Annotated[Path, typer.Argument(help="The file to preview.")],
+    chunking_config: ChunkingConfig,
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
     vectors: Annotated[bool, typer.Option("--vectors", help="Include the chunk vectors.")] = False,
-    chunking: Chunking = _CHUNKING.mode,
-    chunker: Chunker = _CHUNKING.chunker,
-    chunk_size: ChunkSize = _CHUNKING.chunk_size,
-    overlap: Overlap = None,
-    model: Model = None,
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
     json_out: Json = False,
 ) -> None:
     """Show the chunks a file would get in the collection (and their vectors), storing nothing."""
     from rag.sdk import RAG
     from rag.serialize import chunk_json
 
-    config = _config(
-        store,
-        qdrant_url,
-        qdrant_api_key,
-        collection,
-        embedder=EmbedderConfig(model=model),
-        chunking=ChunkingConfig(
-            mode=chunking, chunker=chunker, chunk_size=chunk_size, overlap=overlap
-        ),
-    )
+    config = RAGConfig(store=store_config, embedder=embedder_config, chunking=chunking_config)
     with RAG(config) as rag:
         result = rag.chunks(file, vectors=vectors)
     if json_out:
         _emit({"path": str(file), "chunks": [chunk_json(c, vector=vectors) for c in result]})
         return
     for chunk in result:
-        pages = f" pages {chunk.page_span[0]}-{chunk.page_span[1]}" if chunk.page_span else ""
+        pages = _pages(chunk.page_span, " pages ")
         typer.echo(f"#{chunk.index} chars {chunk.char_span[0]}-{chunk.char_span[1]}{pages}")
         typer.echo(f"  {chunk.text[:200]!r}")
         if vectors and chunk.vector is not None:
             typer.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
 
 
-@app.command()
+@command(app, MODEL, STORE)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
     k: TopK = 5,
     source: Sources = None,
     doc_id: DocIds = None,
-    model: Model = None,
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
     json_out: Json = False,
 ) -> None:
     """Print the chunks nearest to the query."""
     from rag.sdk import RAG
     from rag.serialize import hit_json
 
-    config = _config(
-        store, qdrant_url, qdrant_api_key, collection, embedder=EmbedderConfig(model=model)
-    )
-    with RAG(config) as rag:
+    with RAG(RAGConfig(store=store_config, embedder=embedder_config)) as rag:
         hits = rag.search(query, k, _filter(source, doc_id))
     if json_out:
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
         return
     for rank, hit in enumerate(hits, start=1):
-        pages = (
-            f" p.{hit.chunk.page_span[0]}-{hit.chunk.page_span[1]}" if hit.chunk.page_span else ""
-        )
+        pages = _pages(hit.chunk.page_span, " p.")
         typer.echo(f"{rank}. {hit.score:.3f} {Path(hit.chunk.source).name}{pages}")
         typer.echo(f"   {hit.chunk.text[:200]!r}")
 
 
-@app.command()
+@command(app, LLM, MODEL, STORE)
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
+    llm_config: LLMConfig,
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
     k: TopK = 5,
     source: Sources = None,
     doc_id: DocIds = None,
-    llm_base_url: Annotated[
-        str | None, typer.Option("--llm-base-url", help="OpenAI-compatible endpoint URL.")
-    ] = None,
-    llm_model: Annotated[str | None, typer.Option("--llm-model", help="Chat model name.")] = None,
-    model: Model = None,
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
     json_out: Json = False,
 ) -> None:
     """Answer a question with numbered citations (extractive when no LLM is configured)."""
     from rag.sdk import RAG
     from rag.serialize import answer_json
 
-    config = _config(
-        store,
-        qdrant_url,
-        qdrant_api_key,
-        collection,
-        embedder=EmbedderConfig(model=model),
-        llm=LLMConfig(base_url=llm_base_url, model=llm_model),
-    )
+    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
     with RAG(config) as rag:
         stream = rag.stream(question, k, _filter(source, doc_id))
         for delta in stream:
             if not json_out:
                 typer.echo(delta, nl=False)
     answer = stream.answer
-    assert answer is not None  # set once the stream is exhausted
+    if answer is None:
+        raise RagError("the answer stream ended without an answer")
     if json_out:
         _emit(answer_json(answer))
         return
     typer.echo("\n")
     for citation in answer.citations:
-        pages = (
-            f", pages {citation.page_span[0]}-{citation.page_span[1]}" if citation.page_span else ""
-        )
+        pages = _pages(citation.page_span, ", pages ")
         chars = f"chars {citation.char_span[0]}-{citation.char_span[1]}"
         typer.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
 
 
-@app.command()
+@command(app, STORE)
 def delete(
     document: Annotated[str, typer.Argument(help="A document id or the path it was read from.")],
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
+    store_config: StoreConfig,
     json_out: Json = False,
 ) -> None:
     """Remove a document and all its chunks; exits 1 when nothing matched."""
     from rag.sdk import RAG
 
-    with RAG(_config(store, qdrant_url, qdrant_api_key, collection)) as rag:
+    with RAG(RAGConfig(store=store_config)) as rag:
         doc = rag.resolve_document(document) if rag.store.exists() else document
         deleted = rag.delete(document)
     if json_out:
@@ -296,19 +192,13 @@ def delete(
         raise typer.Exit(1)
 
 
-@app.command()
-def stats(
-    store: Store = DEFAULT_STORE_DIR,
-    qdrant_url: QdrantUrl = None,
-    qdrant_api_key: QdrantKey = None,
-    collection: Collection = DEFAULT_COLLECTION,
-    json_out: Json = False,
-) -> None:
+@command(app, STORE)
+def stats(store_config: StoreConfig, json_out: Json = False) -> None:
     """Show the collection's documents, chunk count and settings."""
     from rag.sdk import RAG
     from rag.serialize import document_json
 
-    with RAG(_config(store, qdrant_url, qdrant_api_key, collection)) as rag:
+    with RAG(RAGConfig(store=store_config)) as rag:
         summary = rag.stats()
         docs = [document_json(d) for d in rag.documents()]
     if json_out:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Generator as Gen
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
@@ -99,12 +98,7 @@ class VectorStore(Protocol):
         """Open the store for a with-block."""
         ...
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         """Close the store at the end of a with-block."""
         ...
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import Tokenizer
-from rag.types import Span, Tokens
+from rag.types import Document, Span, Tokens
 
 _NON_SPACE = re.compile(r"\S")
 
@@ -187,3 +187,28 @@ def pack(index: TokenIndex, units: Sequence[Unit], chunk_size: int) -> list[Span
             chunks.append(span)
         first = stop
     return chunks
+
+
+Strategy = Callable[[Document, TokenIndex, int], list[Span]]
+"""Cuts a non-blank document, given its token index and the chunk size, into spans."""
+
+
+@dataclass(frozen=True)
+class SpanChunker:
+    """A ``Chunker``: checks its settings, tokenizes each document once, applies ``strategy``."""
+
+    tokenizer: Tokenizer
+    chunk_size: int
+    strategy: Strategy
+
+    def __post_init__(self) -> None:
+        check_tokenizer(self.tokenizer)
+        check_chunk_size(self.chunk_size)
+
+    def split(self, doc: Document) -> list[Span]:
+        """Return the chunk spans of ``doc.text``, in order."""
+        text = doc.text
+        if not text or text.isspace():
+            return []
+        index = TokenIndex.build(text, self.tokenizer.tokenize(text))
+        return self.strategy(doc, index, self.chunk_size)

@@ -6,22 +6,20 @@ import functools
 import importlib.util
 import logging
 import re
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingestion.chunkers.packing import (
     CUT_ANY,
     CUT_SENTENCE,
+    SpanChunker,
     TokenIndex,
     Unit,
-    check_chunk_size,
-    check_tokenizer,
     cut_pieces,
     pack,
     split_by_tokens,
 )
-from rag.protocols import Tokenizer
 from rag.types import Document, Span
 
 if TYPE_CHECKING:
@@ -121,22 +119,12 @@ def sentence_units(
     return units
 
 
-@dataclass(frozen=True)
-class SentenceChunker:
-    """Packs whole sentences into chunks of at most ``chunk_size`` tokens."""
+def split_sentences(doc: Document, index: TokenIndex, chunk_size: int) -> list[Span]:
+    """Pack whole sentences into chunks of at most ``chunk_size`` tokens."""
+    text = doc.text
+    units = sentence_units(text, index, (0, len(text)), chunk_size, CUT_SENTENCE)
+    return pack(index, units, chunk_size)
 
-    tokenizer: Tokenizer
-    chunk_size: int
 
-    def __post_init__(self) -> None:
-        check_tokenizer(self.tokenizer)
-        check_chunk_size(self.chunk_size)
-
-    def split(self, doc: Document) -> list[Span]:
-        """Return the chunk spans of ``doc.text``, in order."""
-        text = doc.text
-        if not text or text.isspace():
-            return []
-        index = TokenIndex.build(text, self.tokenizer.tokenize(text))
-        units = sentence_units(text, index, (0, len(text)), self.chunk_size, CUT_SENTENCE)
-        return pack(index, units, self.chunk_size)
+SentenceChunker = partial(SpanChunker, strategy=split_sentences)
+"""``SentenceChunker(tokenizer, chunk_size)``: whole sentences, packed."""

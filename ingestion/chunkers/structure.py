@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import partial
 
 from ingestion.chunkers.packing import (
     CUT_ANY,
     CUT_BLOCK,
     CUT_SENTENCE,
+    SpanChunker,
     TokenIndex,
     Unit,
-    check_chunk_size,
-    check_tokenizer,
     pack,
     strip_span,
 )
 from ingestion.chunkers.sentences import sentence_units
-from rag.protocols import Tokenizer
 from rag.types import Document, Span
 
 _SENTENCE_END = re.compile(r"""[.!?:;…。！？]["'”’)\]]*$""")
@@ -72,30 +70,19 @@ def sections(
     return [units for units in found if units]
 
 
-@dataclass(frozen=True)
-class StructureChunker:
-    """Packs whole lines of a section into chunks of at most ``chunk_size`` tokens.
+def split_structure(doc: Document, index: TokenIndex, chunk_size: int) -> list[Span]:
+    """Pack whole lines of each section into chunks of at most ``chunk_size`` tokens.
 
     Blank lines separate blocks; every heading starts a new chunk. A chunk that is at least
     half full ends at a block start, else at a sentence end, rather than mid-paragraph; a line
     is split only when it alone is longer than ``chunk_size`` tokens (by sentences, then
     tokens), so a table row stays whole.
     """
+    chunks: list[Span] = []
+    for units in sections(doc.text, heading_starts(doc), index, chunk_size):
+        chunks.extend(pack(index, units, chunk_size))
+    return chunks
 
-    tokenizer: Tokenizer
-    chunk_size: int
 
-    def __post_init__(self) -> None:
-        check_tokenizer(self.tokenizer)
-        check_chunk_size(self.chunk_size)
-
-    def split(self, doc: Document) -> list[Span]:
-        """Return the chunk spans of ``doc.text``, in order."""
-        text = doc.text
-        if not text or text.isspace():
-            return []
-        index = TokenIndex.build(text, self.tokenizer.tokenize(text))
-        chunks: list[Span] = []
-        for units in sections(text, heading_starts(doc), index, self.chunk_size):
-            chunks.extend(pack(index, units, self.chunk_size))
-        return chunks
+StructureChunker = partial(SpanChunker, strategy=split_structure)
+"""``StructureChunker(tokenizer, chunk_size)``: headings, blocks and whole lines."""

@@ -10,8 +10,6 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import numpy as np
 from qdrant_edge import (
@@ -36,6 +34,7 @@ from qdrant_edge import (
 
 from rag.errors import ConfigError, RagError, StoreError, StoreLockedError
 from rag.stores import payload as p
+from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ def _filter(conditions: p.Conditions) -> Filter | None:
     )
 
 
-class EdgeStore:
+class EdgeStore(OpenedInWith):
     """A ``VectorStore`` in a local folder, embedded in this process with qdrant-edge."""
 
     def __init__(self, folder: str | Path, *, collection: str | None = None) -> None:
@@ -67,18 +66,6 @@ class EdgeStore:
         self._shard: EdgeShard | None = None
         self._dim: int | None = None
         self._open = False
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"EdgeStore({str(self.folder)!r}, collection={self.collection!r})"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 from pydantic import SecretStr
@@ -16,6 +15,7 @@ from qdrant_client.http.exceptions import ApiException
 from rag.config import DEFAULT_COLLECTION
 from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
+from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _filter(conditions: p.Conditions) -> models.Filter | None:
     )
 
 
-class ServerStore:
+class ServerStore(OpenedInWith):
     """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``)."""
 
     def __init__(
@@ -63,18 +63,6 @@ class ServerStore:
         self._api_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._client: QdrantClient | None = None
         self._dim: int | None = None
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         where = f"url={self.url!r}" if self.url else f"location={self.location!r}"
