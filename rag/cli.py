@@ -6,11 +6,11 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
-from rag.cli_options import CHUNKING, LLM, MODEL, STORE, command
+from rag.cli_options import CHUNKING, LLM, MODEL, STORE, TOP_K, command
 from rag.config import ChunkingConfig, EmbedderConfig, LLMConfig, RAGConfig, StoreConfig
 from rag.errors import RagError
 from rag.types import SearchFilter
@@ -23,7 +23,6 @@ app = typer.Typer(
 )
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-TopK = Annotated[int, typer.Option("-k", "--top-k", help="How many chunks to retrieve.")]
 Sources = Annotated[
     list[str] | None, typer.Option("--source", help="Only search this source path (repeatable).")
 ]
@@ -112,12 +111,12 @@ def chunks(
             typer.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
 
 
-@command(app, MODEL, STORE)
+@command(app, TOP_K, MODEL, STORE)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
+    top_k: int,
     embedder_config: EmbedderConfig,
     store_config: StoreConfig,
-    k: TopK = 5,
     source: Sources = None,
     doc_id: DocIds = None,
     json_out: Json = False,
@@ -127,7 +126,7 @@ def search(
     from rag.serialize import hit_json
 
     with RAG(RAGConfig(store=store_config, embedder=embedder_config)) as rag:
-        hits = rag.search(query, k, _filter(source, doc_id))
+        hits = rag.search(query, top_k, _filter(source, doc_id))
     if json_out:
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
         return
@@ -137,13 +136,13 @@ def search(
         typer.echo(f"   {hit.chunk.text[:200]!r}")
 
 
-@command(app, LLM, MODEL, STORE)
+@command(app, TOP_K, LLM, MODEL, STORE)
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
+    top_k: int,
     llm_config: LLMConfig,
     embedder_config: EmbedderConfig,
     store_config: StoreConfig,
-    k: TopK = 5,
     source: Sources = None,
     doc_id: DocIds = None,
     json_out: Json = False,
@@ -154,7 +153,7 @@ def ask(
 
     config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
     with RAG(config) as rag:
-        stream = rag.stream(question, k, _filter(source, doc_id))
+        stream = rag.stream(question, top_k, _filter(source, doc_id))
         for delta in stream:
             if not json_out:
                 typer.echo(delta, nl=False)
@@ -214,6 +213,148 @@ def stats(store_config: StoreConfig, json_out: Json = False) -> None:
         typer.echo(f"  {doc['doc_id']}  {doc['chunks']:>5}  {doc['source']}")
 
 
+@command(app, LLM, STORE)
+def ui(
+    llm_config: LLMConfig,
+    store_config: StoreConfig,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")
+    ] = 8501,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Largest file to upload, in MB.")
+    ] = 50,
+    llm_timeout: Annotated[
+        float, typer.Option("--llm-timeout", min=0.1, help="Seconds to wait for the LLM.")
+    ] = 60.0,
+) -> None:
+    """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted."""
+    from ui.launch import run_app
+    from ui.settings import AppSettings
+
+    typer.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    llm = llm_config.model_copy(update={"timeout": llm_timeout})
+    settings = AppSettings(store=store_config, llm=llm, max_upload_mb=max_upload_mb)
+    code = run_app(settings, port)
+    if code:
+        raise typer.Exit(code)
+
+
+@command(app, LLM, MODEL, STORE)
+def serve(
+    llm_config: LLMConfig,
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="LATERAG_API_TOKEN",
+            help="Require 'Authorization: Bearer TOKEN' (all routes but /health).",
+        ),
+    ] = None,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Largest /ingest request body in MiB.")
+    ] = 50,
+) -> None:
+    """Serve the collection over HTTP: OpenAI-compatible chat with citations, search, ingest."""
+    import tempfile
+    from contextlib import ExitStack
+
+    import uvicorn
+
+    from rag.api import create_app
+    from rag.sdk import RAG
+
+    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
+    with ExitStack() as stack:
+        rag = stack.enter_context(RAG(config))
+        # open the store and load the model now: failures show before serving, not per request
+        rag.store  # noqa: B018
+        rag.encoder  # noqa: B018
+        if store_config.url is None:
+            uploads = store_config.path / ".uploads" / store_config.collection
+        else:
+            uploads = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="laterag-")))
+        api = create_app(
+            rag, token=token, upload_dir=uploads, max_upload_bytes=max_upload_mb * 1024 * 1024
+        )
+        auth = "bearer token required" if token else "no auth"
+        where = f"http://{host}:{port}"
+        typer.echo(f"serving {store_config.collection!r} at {where} ({auth})", err=True)
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@command(app, TOP_K, LLM, MODEL, STORE)
+def batch(
+    questions: Annotated[
+        Path, typer.Argument(help="Questions: .jsonl or .csv with a 'question' column.")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Answers file; an existing one is resumed.")
+    ],
+    top_k: int,
+    llm_config: LLMConfig,
+    embedder_config: EmbedderConfig,
+    store_config: StoreConfig,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Questions answered at once.")
+    ] = 4,
+    out_format: Annotated[
+        Literal["jsonl", "csv"] | None,
+        typer.Option("--format", help="Output format (default: csv for a .csv file, else jsonl)."),
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Answer every question of a file, one record each; re-run to resume. Exit 1 if any failed."""
+    from tqdm import tqdm
+
+    from rag.batch import read_questions, run_batch
+    from rag.batch_output import output_format
+    from rag.sdk import RAG
+
+    fmt = output_format(output, out_format)
+    rows = read_questions(questions)
+    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
+    with (
+        RAG(config) as rag,
+        tqdm(total=len(rows), unit="q", file=sys.stderr, desc="batch") as bar,
+    ):
+
+        def progress(record: dict[str, Any]) -> None:
+            bar.update(1)
+            if record["error"]:
+                bar.write(f"failed     {record['id']}: {record['error']}", file=sys.stderr)
+
+        report = run_batch(
+            rag,
+            rows,
+            output,
+            fmt=fmt,
+            workers=workers,
+            k=top_k,
+            on_start=lambda skipped: bar.reset(len(rows) - skipped) if skipped else None,
+            on_record=progress,
+        )
+    summary = {
+        "output": str(output),
+        "answered": report.answered,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "seconds": round(report.seconds, 3),
+    }
+    if json_out:
+        _emit(summary)
+    else:
+        typer.echo(
+            f"{report.answered} answered, {report.failed} failed, {report.skipped} already in "
+            f"{output}; {report.seconds:.1f}s"
+        )
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv``; LateRAG errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -246,3 +387,7 @@ def run(argv: list[str] | None = None) -> int:
 def main() -> None:
     """Entry point of the ``rag`` command."""
     sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

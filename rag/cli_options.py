@@ -1,151 +1,216 @@
 """Option groups several ``rag`` commands share, each turned into one settings object.
 
 A command declares the groups it takes and receives their settings objects; the options
-themselves (names, help, defaults) are written once here, so they match everywhere.
+themselves (names, help) are written once here, so they match everywhere. Every command also
+takes ``--config FILE``: flags the user gave override the environment, which overrides the
+file (default ``./laterag.toml``), which overrides the defaults.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
-from rag.config import (
-    DEFAULT_COLLECTION,
-    DEFAULT_STORE_DIR,
-    ChunkingConfig,
-    EmbedderConfig,
-    LLMConfig,
-    StoreConfig,
-)
+from rag.config import RAGConfig
 from rag.errors import ConfigError
+from rag.settings_file import load_config
 
-_CHUNKING = ChunkingConfig()
+_DEFAULTS = RAGConfig()
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
 class OptionGroup:
-    """Options gathered into the settings object a command receives as ``target``."""
+    """Flags overriding one ``section`` of ``RAGConfig``; the command receives it as ``target``.
+
+    ``fields`` maps each option to the section's field it sets (a scalar section: to ``""``).
+    Options default to None, meaning "not given": the file, environment or default stands.
+    """
 
     target: str
+    section: str
     options: tuple[inspect.Parameter, ...]
-    build: Callable[..., Any]
+    fields: Mapping[str, str]
 
-    def settings(self, values: dict[str, Any]) -> Any:
-        """Build the settings object, turning invalid values into a ``ConfigError``."""
+    def settings(self, base: RAGConfig, values: dict[str, Any]) -> Any:
+        """Return ``base``'s section with the given flags laid over it; bad values: ConfigError."""
+        updates = {self.fields[name]: v for name, v in values.items() if v is not None}
+        data = base.model_dump()
+        if isinstance(data[self.section], dict):
+            data[self.section] = {**data[self.section], **updates}
+        elif updates:
+            data[self.section] = updates[""]
         try:
-            return self.build(**values)
+            return getattr(RAGConfig.model_validate(data), self.section)
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+            flags: dict[tuple[int | str, ...], str] = {
+                (self.section, f) if f else (self.section,): _flag(o)
+                for o, f in self.fields.items()
+            }
+            problems = "; ".join(
+                f"{flags.get(x['loc'], '.'.join(map(str, x['loc'])))}: {x['msg']}"
+                for x in e.errors()
+            )
             raise ConfigError(problems) from e
 
 
-def _option(name: str, kind: Any, default: Any, *flags: str, help: str) -> inspect.Parameter:
+def _option(name: str, kind: Any, *flags: str, help: str) -> inspect.Parameter:
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
-        default=default,
-        annotation=Annotated[kind, typer.Option(*flags, help=help)],
+        default=None,
+        annotation=Annotated[kind | None, typer.Option(*flags, help=help)],
     )
 
 
-STORE = OptionGroup(
+def _group(target: str, section: str, *options: tuple[inspect.Parameter, str]) -> OptionGroup:
+    return OptionGroup(
+        target, section, tuple(o for o, _ in options), {o.name: f for o, f in options}
+    )
+
+
+STORE = _group(
     "store_config",
+    "store",
     (
-        _option("store", Path, DEFAULT_STORE_DIR, "--store", help="Embedded Qdrant store folder."),
         _option(
-            "qdrant_url", str | None, None, "--qdrant-url", help="Use a Qdrant server instead."
+            "store",
+            Path,
+            "--store",
+            help=f"Embedded Qdrant store folder (default: {_DEFAULTS.store.path}).",
         ),
-        inspect.Parameter(
-            "qdrant_api_key",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option("--qdrant-api-key", envvar="QDRANT_API_KEY", help="Server API key."),
-            ],
-        ),
-        _option("collection", str, DEFAULT_COLLECTION, "--collection", help="Collection name."),
+        "path",
     ),
-    lambda store, qdrant_url, qdrant_api_key, collection: StoreConfig(
-        path=store,
-        url=qdrant_url,
-        api_key=SecretStr(qdrant_api_key) if qdrant_api_key else None,
-        collection=collection,
+    (_option("qdrant_url", str, "--qdrant-url", help="Use a Qdrant server instead."), "url"),
+    (
+        _option(
+            "qdrant_api_key",
+            str,
+            "--qdrant-api-key",
+            help="Server API key (default: $QDRANT_API_KEY).",
+        ),
+        "api_key",
+    ),
+    (
+        _option(
+            "collection",
+            str,
+            "--collection",
+            help=f"Collection name (default: {_DEFAULTS.store.collection}).",
+        ),
+        "collection",
     ),
 )
 
-MODEL = OptionGroup(
+MODEL = _group(
     "embedder_config",
+    "embedder",
     (
         _option(
             "model",
-            str | None,
-            None,
+            str,
             "--model",
             help="Hugging Face encoder name or folder (default: the collection's, else MiniLM).",
         ),
+        "model",
+    ),
+    (
         _option(
             "trust_remote_code",
             bool,
-            False,
             "--trust-remote-code",
             help="Allow the model folder's own Python code (jina, nomic).",
         ),
-    ),
-    lambda model, trust_remote_code: EmbedderConfig(
-        model=model, trust_remote_code=trust_remote_code
+        "trust_remote_code",
     ),
 )
 
-CHUNKING = OptionGroup(
+CHUNKING = _group(
     "chunking_config",
+    "chunking",
     (
         _option(
             "chunking",
             Literal["late", "naive"],
-            _CHUNKING.mode,
             "--chunking",
-            help="How chunk vectors are made.",
+            help=f"How chunk vectors are made (default: {_DEFAULTS.chunking.mode}).",
         ),
+        "mode",
+    ),
+    (
         _option(
             "chunker",
             Literal["tokens", "sentences", "structure"],
-            _CHUNKING.chunker,
             "--chunker",
-            help="Where chunk boundaries go.",
+            help=f"Where chunk boundaries go (default: {_DEFAULTS.chunking.chunker}).",
         ),
+        "chunker",
+    ),
+    (
         _option(
-            "chunk_size", int, _CHUNKING.chunk_size, "--chunk-size", help="Most tokens in a chunk."
+            "chunk_size",
+            int,
+            "--chunk-size",
+            help=f"Most tokens in a chunk (default: {_DEFAULTS.chunking.chunk_size}).",
         ),
+        "chunk_size",
+    ),
+    (
         _option(
             "overlap",
-            int | None,
-            None,
+            int,
             "--overlap",
             help="Macro-window overlap in tokens (default: a quarter window).",
         ),
-    ),
-    lambda chunking, chunker, chunk_size, overlap: ChunkingConfig(
-        mode=chunking, chunker=chunker, chunk_size=chunk_size, overlap=overlap
+        "overlap",
     ),
 )
 
-LLM = OptionGroup(
+LLM = _group(
     "llm_config",
+    "llm",
+    (
+        _option("llm_base_url", str, "--llm-base-url", help="OpenAI-compatible endpoint."),
+        "base_url",
+    ),
+    (_option("llm_model", str, "--llm-model", help="Chat model name."), "model"),
+)
+
+TOP_K = _group(
+    "top_k",
+    "top_k",
     (
         _option(
-            "llm_base_url", str | None, None, "--llm-base-url", help="OpenAI-compatible endpoint."
+            "top_k",
+            int,
+            "-k",
+            "--top-k",
+            help=f"How many chunks to retrieve (default: {_DEFAULTS.top_k}).",
         ),
-        _option("llm_model", str | None, None, "--llm-model", help="Chat model name."),
+        "",
     ),
-    lambda llm_base_url, llm_model: LLMConfig(base_url=llm_base_url, model=llm_model),
+)
+
+_CONFIG_FILE = inspect.Parameter(
+    "config_file",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=None,
+    annotation=Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Settings file (default: ./laterag.toml when present).", dir_okay=False
+        ),
+    ],
 )
 
 
@@ -156,15 +221,18 @@ def command(app: typer.Typer, *groups: OptionGroup) -> Callable[[Callable[..., A
         signature = inspect.signature(func, eval_str=True)
         targets = {group.target for group in groups}
         own = [p for p in signature.parameters.values() if p.name not in targets]
-        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + [
-            option for group in groups for option in group.options
+        parameters = [
+            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
+            *(option for group in groups for option in group.options),
+            _CONFIG_FILE,
         ]
 
         @functools.wraps(func)
         def wrapper(**values: Any) -> Any:
+            base = load_config(values.pop(_CONFIG_FILE.name))
             for group in groups:
                 own_values = {o.name: values.pop(o.name) for o in group.options}
-                values[group.target] = group.settings(own_values)
+                values[group.target] = group.settings(base, own_values)
             return func(**values)
 
         wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

@@ -34,7 +34,7 @@ class ChunkingConfig(_Settings):
 
     mode: Literal["late", "naive"] = "late"
     chunker: Literal["tokens", "sentences", "structure"] = "structure"
-    chunk_size: int = Field(default=128, ge=8, description="Most content tokens in one chunk.")
+    chunk_size: int = Field(default=64, ge=8, description="Most content tokens in one chunk.")
     overlap: int | None = Field(
         default=None, ge=0, description="Macro-window overlap in tokens; default: a quarter window."
     )

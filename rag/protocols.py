@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Sequence
 from collections.abc import Generator as Gen
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol, Self, runtime_checkable
 
@@ -162,6 +162,10 @@ class Generator(Protocol):
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Gen[str, None, Answer]:
         """Yield the answer text as it is produced, then return the whole answer."""
+        ...
+
+    def astream(self, question: str, hits: Sequence[Hit]) -> AsyncGenerator[str | Answer, None]:
+        """Like ``stream`` for asyncio: yield the text deltas, then the whole ``Answer`` last."""
         ...
 
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:

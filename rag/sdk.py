@@ -1,20 +1,40 @@
-"""The Python SDK: one ``RAG`` object that ingests, searches, answers and deletes."""
+"""The Python SDK: one ``RAG`` object that ingests, searches, answers and deletes.
+
+Every method has an asyncio twin (``aingest``, ``asearch``, ``aask``, ``astream``): the model
+and the store run in a worker thread, the LLM request is awaited. One lock serialises use of
+the store and the model, so a ``RAG`` may be shared between threads and tasks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.loaders import load_document
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.config import RAGConfig
 from rag.encoders import TransformerEncoder
+from rag.errors import RagError
 from rag.generation import generator_for
-from rag.protocols import Generator, Retriever, TokenEmbedder, VectorStore
+from rag.protocols import Generator, Retriever, TextKind, TokenEmbedder, VectorStore
+from rag.settings_file import load_config
 from rag.stores import open_store
-from rag.types import Answer, Chunk, DocumentInfo, Hit, SearchFilter, document_id
+from rag.types import (
+    Answer,
+    Chunk,
+    DocumentInfo,
+    Hit,
+    SearchFilter,
+    Tokens,
+    WindowStates,
+    document_id,
+)
 from retrievers import DenseRetriever
 
 
@@ -31,11 +51,71 @@ class AnswerStream:
         self.answer = yield from self._generator.stream(self.question, self.hits)
 
 
+class AsyncAnswerStream:
+    """Iterate with ``async for`` for the answer's text; ``answer`` holds the whole when done."""
+
+    def __init__(self, question: str, hits: list[Hit], generator: Generator) -> None:
+        self.question = question
+        self.hits = hits
+        self._generator = generator
+        self.answer: Answer | None = None
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        items = self._generator.astream(self.question, self.hits)
+        try:
+            async for item in items:
+                if isinstance(item, Answer):
+                    self.answer = item
+                else:
+                    yield item
+        finally:
+            await items.aclose()
+
+
+class _Locked:
+    """An encoder whose every use holds ``lock``: torch models are not safe to share."""
+
+    def __init__(self, encoder: TokenEmbedder, lock: threading.RLock) -> None:
+        self._encoder = encoder
+        self._lock = lock
+        self.name = encoder.name
+
+    @property
+    def dim(self) -> int:
+        """Size of the vectors."""
+        return self._encoder.dim
+
+    @property
+    def max_tokens(self) -> int:
+        """Positions per forward pass."""
+        return self._encoder.max_tokens
+
+    @property
+    def content_window(self) -> int:
+        """Content tokens in one window."""
+        return self._encoder.content_window
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Embed under the lock."""
+        with self._lock:
+            return self._encoder.embed(texts, kind)
+
+    def tokenize(self, text: str) -> Tokens:
+        """Tokenize under the lock."""
+        with self._lock:
+            return self._encoder.tokenize(text)
+
+    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
+        """Run the model under the lock."""
+        with self._lock:
+            return self._encoder.token_states(windows)
+
+
 class RAG:
     """Late-chunking RAG over one collection; heavy parts load on first use.
 
     The store opens and the model loads lazily. Without an explicit model, a collection's
-    recorded model is used, else the bundled all-MiniLM-L6-v2.
+    recorded model is used, else the bundled all-MiniLM-L6-v2. Safe to share between threads.
     """
 
     def __init__(
@@ -51,6 +131,12 @@ class RAG:
         self._store = store
         self._store_opened = False
         self._generator = generator
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config_file(cls, path: str | Path | None = None, **components: Any) -> RAG:
+        """Return a ``RAG`` set up by ``path`` (default ``./laterag.toml``) and ``LATERAG_*``."""
+        return cls(load_config(Path(path) if path is not None else None), **components)
 
     def __enter__(self) -> RAG:
         return self
@@ -60,31 +146,34 @@ class RAG:
 
     def close(self) -> None:
         """Release the store."""
-        if self._store is not None and self._store_opened:
-            self._store.close()
-            self._store_opened = False
+        with self._lock:
+            if self._store is not None and self._store_opened:
+                self._store.close()
+                self._store_opened = False
 
     @property
     def store(self) -> VectorStore:
         """The open vector store."""
-        if self._store is None:
-            self._store = open_store(self.config.store)
-        if not self._store_opened:
-            self._store.open()
-            self._store_opened = True
-        return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.config.store)
+            if not self._store_opened:
+                self._store.open()
+                self._store_opened = True
+            return self._store
 
     @property
     def encoder(self) -> TokenEmbedder:
         """The encoder: the configured model, else the collection's, else the bundled one."""
-        if self._encoder is None:
-            settings = self.config.embedder
-            if settings.model is None:
-                recorded = self._collection_model()
-                if recorded:
-                    settings = settings.model_copy(update={"model": recorded})
-            self._encoder = TransformerEncoder(settings).load()
-        return self._encoder
+        with self._lock:
+            if self._encoder is None:
+                settings = self.config.embedder
+                if settings.model is None:
+                    recorded = self._collection_model()
+                    if recorded:
+                        settings = settings.model_copy(update={"model": recorded})
+                self._encoder = TransformerEncoder(settings).load()
+            return self._encoder
 
     def _collection_model(self) -> str | None:
         if not self.store.exists():
@@ -97,9 +186,10 @@ class RAG:
     @property
     def generator(self) -> Generator:
         """The LLM generator when configured, else the extractive one."""
-        if self._generator is None:
-            self._generator = generator_for(self.config.llm, self.encoder)
-        return self._generator
+        with self._lock:
+            if self._generator is None:
+                self._generator = generator_for(self.config.llm, _Locked(self.encoder, self._lock))
+            return self._generator
 
     @property
     def retriever(self) -> Retriever:
@@ -115,17 +205,34 @@ class RAG:
         on_result: Callable[[FileResult], None] | None = None,
     ) -> IngestReport:
         """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
-        return Ingestor(self._builder(), self.store).ingest(paths, on_result)
+        with self._lock:
+            return Ingestor(self._builder(), self.store).ingest(paths, on_result)
+
+    async def aingest(
+        self,
+        paths: Sequence[str | Path],
+        on_result: Callable[[FileResult], None] | None = None,
+    ) -> IngestReport:
+        """Like ``ingest``, in a worker thread (``on_result`` is called from that thread)."""
+        return await asyncio.to_thread(self.ingest, paths, on_result)
 
     def chunks(self, path: str | Path, *, vectors: bool = False) -> list[Chunk]:
         """Preview the chunks (and optionally vectors) a file would get, storing nothing."""
-        return self._builder().build(load_document(Path(path)), vectors=vectors)
+        with self._lock:
+            return self._builder().build(load_document(Path(path)), vectors=vectors)
 
     def search(
         self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
     ) -> list[Hit]:
         """Return the chunks nearest to ``query``, best first."""
-        return self.retriever.retrieve(query, k or self.config.top_k, search_filter)
+        with self._lock:
+            return self.retriever.retrieve(query, k or self.config.top_k, search_filter)
+
+    async def asearch(
+        self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        """Like ``search``, with the model and store in a worker thread."""
+        return await asyncio.to_thread(self.search, query, k, search_filter)
 
     def ask(
         self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
@@ -141,31 +248,55 @@ class RAG:
         hits = self.search(question, k, search_filter)
         return AnswerStream(question, hits, self.generator)
 
+    async def astream(
+        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+    ) -> AsyncAnswerStream:
+        """Like ``stream``: await it for the stream, then ``async for`` its text deltas."""
+        hits = await self.asearch(question, k, search_filter)
+        generator = await asyncio.to_thread(lambda: self.generator)
+        return AsyncAnswerStream(question, hits, generator)
+
+    async def aask(
+        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+    ) -> Answer:
+        """Like ``ask``; the LLM request is awaited, so many questions can be in flight."""
+        stream = await self.astream(question, k, search_filter)
+        async for _ in stream:
+            pass
+        if stream.answer is None:
+            raise RagError(f"the answer stream of {self.generator.name} ended without an answer")
+        return stream.answer
+
     def resolve_document(self, doc_id_or_path: str) -> str:
         """Return the document id for an id or a file path (the file need not exist)."""
-        if self.store.exists() and self.store.document(doc_id_or_path) is not None:
-            return doc_id_or_path
+        with self._lock:
+            if self.store.exists() and self.store.document(doc_id_or_path) is not None:
+                return doc_id_or_path
         return document_id(str(Path(doc_id_or_path).expanduser().resolve()))
 
     def delete(self, doc_id_or_path: str) -> int:
         """Delete a document by id or path; returns how many chunks were removed."""
-        if not self.store.exists():
-            return 0
-        return self.store.delete_document(self.resolve_document(doc_id_or_path))
+        with self._lock:
+            if not self.store.exists():
+                return 0
+            return self.store.delete_document(self.resolve_document(doc_id_or_path))
 
     def documents(self) -> list[DocumentInfo]:
         """The stored documents."""
-        return self.store.documents() if self.store.exists() else []
+        with self._lock:
+            return self.store.documents() if self.store.exists() else []
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the collection."""
-        docs = self.documents()
+        with self._lock:
+            docs = self.documents()
+            chunks = self.store.count() if docs else 0
         store = self.config.store
         return {
             "collection": store.collection,
             "backend": "server" if store.url else "embedded",
             "location": store.url or str(store.path),
             "documents": len(docs),
-            "chunks": self.store.count() if docs else 0,
+            "chunks": chunks,
             "settings": dict(docs[0].metadata) if docs else {},
         }

@@ -42,7 +42,9 @@ class FakeOpenAIServer:
     ``delay`` sleeps before answering (to trip client timeouts); ``malformed`` sends a stream
     whose chunk is not JSON; ``finish_reason`` None leaves out the final chunk;
     ``drop_midstream`` hangs up after the first word. A 401 echoes the bearer token, as a
-    careless server might.
+    careless server might. ``max_in_flight`` is the most requests handled at once;
+    ``hold_until = n`` holds each request until ``n`` have been in flight at once (at most
+    10 s), so a client that does not overlap its requests shows ``max_in_flight`` below ``n``.
     """
 
     def __init__(self, reply: str = "Paris is the capital of France [1].") -> None:
@@ -53,6 +55,9 @@ class FakeOpenAIServer:
         self.drop_midstream = False
         self.model = "fake-model"
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.hold_until = 0
         self._failures: deque[int] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -115,6 +120,20 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
+        fake = self.fake
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            deadline = time.monotonic() + 10
+            while fake.max_in_flight < fake.hold_until and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self._answer_post()
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _answer_post(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -151,6 +152,15 @@ class ExtractiveGenerator:
         pieces, answer = self._answer(question, hits)
         yield from pieces
         return answer
+
+    async def astream(
+        self, question: str, hits: Sequence[Hit]
+    ) -> AsyncGenerator[str | Answer, None]:
+        """Like ``stream`` for asyncio, the model run in a worker thread; the answer comes last."""
+        pieces, answer = await asyncio.to_thread(self._answer, question, hits)
+        for piece in pieces:
+            yield piece
+        yield answer
 
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
         """Return the cited sentences as an answer; each citation quotes its sentences."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Generator, Iterator, Sequence
+import weakref
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +34,40 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
+class _Reading:
+    """What one streamed answer has produced so far: text deltas and the finish reason."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.parts: list[str] = []
+        self.produced = False
+        self.finish_reason: str | None = None
+
+    def read(self, chunk: Any) -> list[str]:
+        """Return the text deltas of one stream chunk, recording them and any finish reason."""
+        choices: Any = getattr(chunk, "choices", None)
+        if choices is None:
+            raise ValueError("a stream chunk has no choices")
+        deltas: list[str] = []
+        for choice in choices:
+            self.finish_reason = choice.finish_reason or self.finish_reason
+            content = choice.delta.content
+            if isinstance(content, str) and content:
+                deltas.append(content)
+                self.produced = self.produced or bool(content.strip())
+        self.parts.extend(deltas)
+        return deltas
+
+    def warn_if_cut(self) -> None:
+        """Log a warning when the stream ended without a proper finish."""
+        if self.finish_reason is None:
+            log.warning(
+                "%s ended its stream without a finish reason; the answer may be cut", self.model
+            )
+        elif self.finish_reason == "length":
+            log.warning("%s stopped at its token limit; the answer is cut short", self.model)
+
+
 class OpenAIChatGenerator:
     """Streams answers from a chat-completions endpoint; the client is made on first use."""
 
@@ -41,6 +78,9 @@ class OpenAIChatGenerator:
         self.name: str = config.model
         self.base_url: str = _safe_url(config.base_url)
         self._client: openai.OpenAI | None = None
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, openai.AsyncOpenAI
+        ] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"OpenAIChatGenerator(model={self.name!r}, base_url={self.base_url!r})"
@@ -50,19 +90,32 @@ class OpenAIChatGenerator:
             return self.config.api_key.get_secret_value()
         return os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_API_KEY
 
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.config.base_url,
+            "api_key": self._api_key(),
+            "timeout": self.config.timeout,
+            "max_retries": self.config.max_retries,
+        }
+
     def _openai(self) -> openai.OpenAI:
         if self._client is None:
             try:
                 import openai
             except ImportError as e:  # pragma: no cover - openai is a core dependency
                 raise ImportError("the LLM generator needs openai: pip install openai") from e
-            self._client = openai.OpenAI(
-                base_url=self.config.base_url,
-                api_key=self._api_key(),
-                timeout=self.config.timeout,
-                max_retries=self.config.max_retries,
-            )
+            self._client = openai.OpenAI(**self._client_options())
         return self._client
+
+    def _async_openai(self) -> openai.AsyncOpenAI:
+        """The asyncio client of the running event loop (one per loop: clients bind to it)."""
+        import openai
+
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = openai.AsyncOpenAI(**self._client_options())
+        return client
 
     def _redact(self, text: str) -> str:
         """Return ``text`` as one short line with the API key masked."""
@@ -112,36 +165,37 @@ class OpenAIChatGenerator:
             return GenerationError(f"{where} reported an error in the stream: {detail}")
         return GenerationError(f"{where} sent a malformed stream ({type(err).__name__})")
 
-    def _deltas(self, prompt: Prompt, hits: int) -> Iterator[str]:
+    def _request(self, prompt: Prompt, hits: int) -> dict[str, Any]:
+        """The chat-completions arguments for ``prompt``."""
         log.debug("asking %s at %s with %d passages", self.name, self.base_url, hits)
-        stream = self._openai().chat.completions.create(
-            model=self.name,
-            messages=[
+        return {
+            "model": self.name,
+            "messages": [
                 {"role": "system", "content": prompt.system},
                 {"role": "user", "content": prompt.user},
             ],
-            temperature=self.config.temperature,
-            stream=True,
-        )
-        finish_reason: str | None = None
+            "temperature": self.config.temperature,
+            "stream": True,
+        }
+
+    @contextmanager
+    def _errors(self, reading: _Reading) -> Iterator[None]:
+        """Turn any endpoint or stream failure inside the block into a ``GenerationError``."""
+        import openai
+
         try:
-            for chunk in stream:
-                choices: Any = getattr(chunk, "choices", None)
-                if choices is None:
-                    raise ValueError("a stream chunk has no choices")
-                for choice in choices:
-                    finish_reason = choice.finish_reason or finish_reason
-                    content = choice.delta.content
-                    if isinstance(content, str) and content:
-                        yield content
-        finally:
-            stream.close()
-        if finish_reason is None:
-            log.warning(
-                "%s ended its stream without a finish reason; the answer may be cut", self.name
-            )
-        elif finish_reason == "length":
-            log.warning("%s stopped at its token limit; the answer is cut short", self.name)
+            yield
+        except openai.APIStatusError as err:
+            # Not chained: the response body it carries may echo the key.
+            raise self._error(err) from None
+        except (openai.OpenAIError, ValueError, AttributeError) as err:
+            raise self._error(err, midstream=reading.produced) from err
+
+    def _answer(self, question: str, hits: Sequence[Hit], reading: _Reading) -> Answer:
+        reading.warn_if_cut()
+        if not reading.produced:
+            raise GenerationError(f"LLM endpoint {self.base_url} returned an empty answer")
+        return build_answer(question, "".join(reading.parts).strip(), hits, self.name)
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Generator[str, None, Answer]:
         """Yield the answer's text deltas, then return the answer with its citations.
@@ -152,24 +206,37 @@ class OpenAIChatGenerator:
             answer = no_hits_answer(question, self.name)
             yield answer.text
             return answer
-        import openai
+        reading = _Reading(self.name)
+        with self._errors(reading):
+            request = self._request(build_prompt(question, hits), len(hits))
+            stream = self._openai().chat.completions.create(**request)
+            try:
+                for chunk in stream:
+                    yield from reading.read(chunk)
+            finally:
+                stream.close()
+        return self._answer(question, hits, reading)
 
-        prompt = build_prompt(question, hits)
-        produced = False
-        parts: list[str] = []
-        try:
-            for delta in self._deltas(prompt, len(hits)):
-                produced = produced or bool(delta.strip())
-                parts.append(delta)
-                yield delta
-        except openai.APIStatusError as err:
-            # Not chained: the response body it carries may echo the key.
-            raise self._error(err) from None
-        except (openai.OpenAIError, ValueError, AttributeError) as err:
-            raise self._error(err, midstream=produced) from err
-        if not produced:
-            raise GenerationError(f"LLM endpoint {self.base_url} returned an empty answer")
-        return build_answer(question, "".join(parts).strip(), hits, self.name)
+    async def astream(
+        self, question: str, hits: Sequence[Hit]
+    ) -> AsyncGenerator[str | Answer, None]:
+        """Like ``stream`` for asyncio, the request awaited; the answer comes last."""
+        if not hits:
+            answer = no_hits_answer(question, self.name)
+            yield answer.text
+            yield answer
+            return
+        reading = _Reading(self.name)
+        with self._errors(reading):
+            request = self._request(build_prompt(question, hits), len(hits))
+            stream = await self._async_openai().chat.completions.create(**request)
+            try:
+                async for chunk in stream:
+                    for delta in reading.read(chunk):
+                        yield delta
+            finally:
+                await stream.close()
+        yield self._answer(question, hits, reading)
 
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
         """Return the whole answer with citations parsed from its ``[n]`` markers."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rag.config import StoreConfig
+from rag.errors import StoreError
 from rag.protocols import VectorStore
 
 if TYPE_CHECKING:
     from rag.stores.edge import EdgeStore
     from rag.stores.server import ServerStore
 
-__all__ = ["open_store"]
+__all__ = ["list_collections", "open_store"]
 
 
 def open_store(config: StoreConfig) -> VectorStore:
@@ -33,3 +34,28 @@ def open_store(config: StoreConfig) -> VectorStore:
         store = EdgeStore(config.path / config.collection, collection=config.collection)
     store.open()
     return store
+
+
+def list_collections(config: StoreConfig) -> list[str]:
+    """Return the sorted collection names of the store ``config`` names (its collection ignored).
+
+    Embedded: the subfolders of ``config.path`` that hold a shard. Server: every collection the
+    server has. Raises ``StoreError`` when the server is unreachable.
+    """
+    if config.url:
+        from qdrant_client import QdrantClient
+
+        key = config.api_key.get_secret_value() if config.api_key else None
+        client = QdrantClient(url=config.url, api_key=key, check_compatibility=False)
+        try:
+            return sorted(c.name for c in client.get_collections().collections)
+        except Exception as e:
+            reason = str(e).replace(key, "***") if key else str(e)
+            raise StoreError(f"cannot list collections at {config.url}: {reason}") from e
+        finally:
+            client.close()
+    from rag.stores.edge import CONFIG_FILE
+
+    if not config.path.is_dir():
+        return []
+    return sorted(d.name for d in config.path.iterdir() if (d / CONFIG_FILE).is_file())

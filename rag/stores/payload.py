@@ -61,8 +61,56 @@ class Conditions:
         return cls(must=tuple(must), must_not=must_not)
 
 
+NODE_TYPE = "TextNode"
+"""The llama-index node class recorded in ``_node_type`` so its ``QdrantVectorStore`` reads us."""
+
+HIDDEN_NODE_KEYS = ["doc_id", "index", "char_start", "char_end"]
+"""Node metadata llama-index should leave out of LLM prompts and embedding text."""
+
+
+def node_metadata(chunk: Chunk) -> dict[str, Any]:
+    """Return the metadata of the llama-index node that stands for ``chunk``."""
+    page = chunk.page_span
+    return {
+        "source": chunk.source,
+        "doc_id": chunk.doc_id,
+        "index": chunk.index,
+        "page_start": page[0] if page else None,
+        "page_end": page[1] if page else None,
+        "char_start": chunk.char_span[0],
+        "char_end": chunk.char_span[1],
+        "headings": list(chunk.headings),
+    }
+
+
+def llama_index_keys(chunk: Chunk) -> dict[str, Any]:
+    """Return the payload keys llama-index's ``QdrantVectorStore`` rebuilds a ``TextNode`` from.
+
+    ``_node_content`` is the node's JSON (id, text, metadata, char span, and a SOURCE
+    relationship to the document, so ``ref_doc_id`` is our ``doc_id``).
+    """
+    node = {
+        "id_": chunk.id,
+        "text": chunk.text,
+        "metadata": node_metadata(chunk),
+        "excluded_embed_metadata_keys": HIDDEN_NODE_KEYS,
+        "excluded_llm_metadata_keys": HIDDEN_NODE_KEYS,
+        # NodeRelationship.SOURCE is "1", ObjectType.DOCUMENT is "4" in llama_index.core.schema
+        "relationships": {"1": {"node_id": chunk.doc_id, "node_type": "4"}},
+        "start_char_idx": chunk.char_span[0],
+        "end_char_idx": chunk.char_span[1],
+        "class_name": NODE_TYPE,
+    }
+    return {
+        "_node_content": json.dumps(node, ensure_ascii=False),
+        "_node_type": NODE_TYPE,
+        "document_id": chunk.doc_id,
+        "ref_doc_id": chunk.doc_id,
+    }
+
+
 def chunk_to_payload(chunk: Chunk) -> dict[str, Any]:
-    """Return the JSON payload stored with a chunk's point."""
+    """Return the JSON payload stored with a chunk's point (LateRAG's keys, then llama-index's)."""
     token = chunk.token_span
     page = chunk.page_span
     return {
@@ -79,6 +127,7 @@ def chunk_to_payload(chunk: Chunk) -> dict[str, Any]:
         "page_end": page[1] if page else None,
         "headings": list(chunk.headings),
         "meta": dict(chunk.metadata),
+        **llama_index_keys(chunk),
     }
 
 

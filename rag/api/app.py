@@ -1,0 +1,181 @@
+"""The FastAPI app: OpenAI-compatible chat, search, upload-and-ingest, delete, health."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from rag.api import uploads
+from rag.api.openai_compat import chat_router
+from rag.api.schemas import SearchRequest, error_body
+from rag.api.state import DEFAULT_MAX_UPLOAD_BYTES, ApiState
+from rag.errors import ConfigError, GenerationError, LoaderError, RagError, StoreLockedError
+from rag.sdk import RAG
+from rag.serialize import document_json, hit_json, ingest_json
+
+log = logging.getLogger(__name__)
+
+MAX_FILES = 100
+"""Most files in one ``/ingest`` request."""
+
+_BEARER = HTTPBearer(auto_error=False, description="The token given to `rag serve --token`.")
+"""Reads ``Authorization: Bearer ...`` (module level: FastAPI resolves annotations here)."""
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request_error",
+}
+
+
+def _status(error: RagError) -> int:
+    if isinstance(error, ConfigError | LoaderError):
+        return 400
+    if isinstance(error, GenerationError):
+        return 502
+    if isinstance(error, StoreLockedError):
+        return 503
+    return 500
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers ``{"error": {"message", "type"}}``, as OpenAI's API does."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        kind = _ERROR_TYPES.get(e.status_code, "server_error")
+        body = error_body(str(e.detail), kind)
+        return JSONResponse(body, status_code=e.status_code, headers=e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        return JSONResponse(error_body(problems, "invalid_request_error"), status_code=422)
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, e: RagError) -> JSONResponse:
+        status = _status(e)
+        log.warning("%s %s failed: %s", request.method, request.url.path, e)
+        return JSONResponse(error_body(str(e), type(e).__name__), status_code=status)
+
+
+def _bearer(token: str) -> Any:
+    """A dependency that lets a request through only with ``Authorization: Bearer <token>``."""
+    expected = token.encode()
+
+    def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
+        given = credentials.credentials.encode() if credentials else b""
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    return Depends(check)
+
+
+def _routes(state: ApiState) -> APIRouter:
+    """Search, ingest, documents and delete over the served collection."""
+    router = APIRouter()
+    rag, lock = state.rag, state.lock
+
+    @router.post("/search")
+    def search(request: SearchRequest) -> dict[str, Any]:
+        with lock:
+            state.require_collection()
+            hits = rag.search(request.query, request.k, request.search_filter())
+        return {"query": request.query, "hits": [hit_json(h, i) for i, h in enumerate(hits, 1)]}
+
+    @router.post("/ingest")
+    async def ingest(request: Request) -> dict[str, Any]:
+        """Upload one or more files as multipart form fields and ingest them."""
+        limit = state.max_upload_bytes
+        uploads.check_length(request.headers.get("content-length"), limit)
+        limited = Request(request.scope, receive=uploads.limited_receive(request.receive, limit))
+        try:
+            async with limited.form(max_files=MAX_FILES) as form:
+                files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+                if not files:
+                    raise HTTPException(400, "send the files as multipart form fields")
+                names = [uploads.safe_name(f.filename) for f in files]
+                saved = [
+                    await run_in_threadpool(uploads.save, f.file, state.upload_dir, name)
+                    for f, name in zip(files, names, strict=True)
+                ]
+        except MultiPartException as e:
+            raise HTTPException(400, f"bad multipart upload: {e.message}") from e
+
+        def run() -> dict[str, Any]:
+            with lock:
+                return ingest_json(rag.ingest(saved))
+
+        return await run_in_threadpool(run)
+
+    @router.get("/documents")
+    def documents() -> dict[str, Any]:
+        with lock:
+            return {"documents": [document_json(d) for d in rag.documents()]}
+
+    @router.delete("/documents/{doc_id}")
+    def delete(doc_id: str) -> dict[str, Any]:
+        with lock:
+            info = rag.store.document(doc_id) if rag.store.exists() else None
+            deleted = rag.delete(doc_id) if info is not None else 0
+        if info is None or not deleted:
+            raise HTTPException(404, f"no stored document has id {doc_id!r}")
+        source = Path(info.source)
+        if source.parent == state.upload_dir.resolve():
+            source.unlink(missing_ok=True)
+        return {"doc_id": doc_id, "deleted": deleted}
+
+    return router
+
+
+def create_app(
+    rag: RAG,
+    *,
+    token: str | None = None,
+    upload_dir: Path,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+) -> FastAPI:
+    """Serve ``rag``'s collection; with ``token``, every route but ``/health`` needs it.
+
+    Uploads are saved under ``upload_dir``; ``/ingest`` bodies over ``max_upload_bytes`` get 413.
+    """
+    if max_upload_bytes < 1:
+        raise ConfigError(f"max_upload_bytes must be positive, got {max_upload_bytes}")
+    state = ApiState(rag, upload_dir.expanduser().resolve(), max_upload_bytes)
+    app = FastAPI(
+        title="LateRAG",
+        summary="Cited answers and search over one LateRAG collection.",
+        version="1",
+    )
+    _add_error_handlers(app)
+    guard = [_bearer(token)] if token else []
+    app.include_router(chat_router(state), dependencies=guard)
+    app.include_router(_routes(state), dependencies=guard)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        with state.lock:
+            count = len(rag.documents())
+        return {"status": "ok", "collection": state.collection, "documents": count}
+
+    return app

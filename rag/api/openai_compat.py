@@ -1,0 +1,130 @@
+"""``POST /v1/chat/completions``: OpenAI's chat API answered from the collection, with citations.
+
+The question is the last user message (earlier turns are not used). The answer's text carries
+``[n]`` markers; the citations they point to come in an extra top-level ``citations`` field of
+the response, or of the final chunk when streaming. ``model`` is the generator that answered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+
+from rag.api.schemas import ChatRequest, error_body
+from rag.api.state import ApiState
+from rag.errors import RagError
+from rag.sdk import AnswerStream
+from rag.serialize import citation_json
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+
+def _next(events: Iterator[str]) -> str | None:
+    return next(events, None)
+
+
+def _sse(data: dict[str, Any] | str) -> str:
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {payload}\n\n"
+
+
+class Completion:
+    """The id, creation time and model shared by one completion's response or chunks."""
+
+    def __init__(self, model: str) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+
+    def _head(self, kind: str) -> dict[str, Any]:
+        return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
+
+    def response(self, answer: Answer) -> dict[str, Any]:
+        """The non-streaming ``chat.completion`` body."""
+        message = {"role": "assistant", "content": answer.text}
+        return {
+            **self._head("chat.completion"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "citations": [citation_json(c) for c in answer.citations],
+        }
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        """One ``chat.completion.chunk``."""
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return {**self._head("chat.completion.chunk"), "choices": [choice]}
+
+    def events(self, stream: AnswerStream, lock: threading.Lock) -> Generator[str, None, None]:
+        """SSE events: the role, each text delta, a final chunk with citations, ``[DONE]``.
+
+        ``lock`` is held while the answer is generated; a failure mid-stream becomes an
+        ``error`` event (which the openai client raises as ``APIError``).
+        """
+        yield _sse(self.chunk({"role": "assistant", "content": ""}))
+        try:
+            with lock:
+                for delta in stream:
+                    if delta:
+                        yield _sse(self.chunk({"content": delta}))
+        except RagError as e:
+            log.warning("chat completion %s failed mid-stream: %s", self.id, e)
+            yield _sse(error_body(str(e), "server_error"))
+            return
+        if stream.answer is None:
+            yield _sse(error_body("the answer stream ended without an answer", "server_error"))
+            return
+        final = self.chunk({}, "stop")
+        final["citations"] = [citation_json(c) for c in stream.answer.citations]
+        yield _sse(final)
+        yield _sse("[DONE]")
+
+
+async def in_thread(events: Generator[str, None, None]) -> AsyncIterator[str]:
+    """Iterate a blocking generator in worker threads; close it when the client goes away."""
+    try:
+        while True:
+            item = await anyio.to_thread.run_sync(_next, events)
+            if item is None:
+                break
+            yield item
+    finally:
+        events.close()  # runs the generator's cleanup, releasing the lock it may hold
+
+
+def chat_router(state: ApiState) -> APIRouter:
+    """The chat-completions route over the served collection."""
+    router = APIRouter()
+    rag, lock = state.rag, state.lock
+
+    @router.post("/v1/chat/completions", response_model=None)
+    def chat_completions(request: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        question = request.question()
+        if not question:
+            raise HTTPException(400, "the request has no user message with text to answer")
+        k, search_filter = request.k, request.search_filter()
+        if not request.stream:
+            with lock:
+                state.require_collection()
+                answer = rag.ask(question, k, search_filter)
+            return Completion(answer.generator).response(answer)
+        with lock:  # retrieval errors become HTTP errors before the stream starts
+            state.require_collection()
+            stream = rag.stream(question, k, search_filter)
+            model = rag.generator.name
+        events = Completion(model).events(stream, lock)
+        return StreamingResponse(
+            in_thread(events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router

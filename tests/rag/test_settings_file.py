@@ -1,0 +1,152 @@
+"""laterag.toml and LATERAG_* variables: precedence flag > env > file > default, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import RAG, ConfigError, RAGConfig
+from rag.cli import run
+from rag.cli_options import CHUNKING, LLM, TOP_K
+from rag.settings_file import load_config
+
+FULL = """
+top_k = 7
+
+[store]
+path = "vectors"
+collection = "from_file"
+
+[embedder]
+max_tokens = 128
+
+[chunking]
+chunker = "sentences"
+chunk_size = 64
+
+[llm]
+base_url = "http://127.0.0.1:9/v1"
+model = "file-model"
+temperature = 0.5
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "laterag.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_file_sets_every_section_and_paths_are_relative_to_it(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FULL), env={})
+    assert config.top_k == 7
+    assert config.store.path == tmp_path / "vectors"
+    assert config.store.collection == "from_file"
+    assert config.embedder.max_tokens == 128
+    assert (config.chunking.chunker, config.chunking.chunk_size) == ("sentences", 64)
+    assert (config.llm.model, config.llm.temperature) == ("file-model", 0.5)
+    assert config.chunking.mode == "late"  # untouched keys keep their defaults
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    env = {
+        "LATERAG_COLLECTION": "from_env",
+        "LATERAG_LLM_MODEL": "env-model",
+        "OPENAI_API_KEY": "sk-env",
+        "LATERAG_STORE": str(tmp_path / "env-store"),
+    }
+    config = load_config(write(tmp_path, FULL), env=env)
+    assert config.store.collection == "from_env"
+    assert config.store.path == tmp_path / "env-store"
+    assert config.llm.model == "env-model"
+    assert config.llm.base_url == "http://127.0.0.1:9/v1"  # from the file
+    assert config.llm.api_key is not None and config.llm.api_key.get_secret_value() == "sk-env"
+    assert load_config(None, env={}) == RAGConfig()  # no file here, no variables: defaults
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("top_kk = 3\n", "'top_kk'"), ("[store]\npth = 'x'\n", "'store.pth'")],
+)
+def test_an_unknown_key_names_the_key_and_the_file(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    message = str(info.value)
+    assert key in message and str(path) in message and "valid:" in message
+
+
+def test_bad_values_name_their_origin(tmp_path: Path) -> None:
+    path = write(tmp_path, "[chunking]\nchunk_size = 2\n")
+    with pytest.raises(ConfigError, match=r"laterag\.toml: chunking\.chunk_size"):
+        load_config(path, env={})
+    with pytest.raises(ConfigError, match="LATERAG_COLLECTION"):
+        load_config(None, env={"LATERAG_COLLECTION": "no spaces allowed"})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[store\n", "broken.toml"), env={})
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml", env={})
+
+
+def test_flags_given_override_and_flags_left_out_keep_the_file(tmp_path: Path) -> None:
+    base = load_config(write(tmp_path, FULL), env={})
+    chunking = CHUNKING.settings(
+        base, {"chunking": None, "chunker": None, "chunk_size": 32, "overlap": None}
+    )
+    assert (chunking.chunker, chunking.chunk_size) == ("sentences", 32)
+    llm = LLM.settings(base, {"llm_base_url": None, "llm_model": "flag-model"})
+    assert (llm.base_url, llm.model, llm.temperature) == (base.llm.base_url, "flag-model", 0.5)
+    assert TOP_K.settings(base, {"top_k": None}) == 7
+    assert TOP_K.settings(base, {"top_k": 3}) == 3
+    with pytest.raises(ConfigError, match="--chunk-size"):
+        CHUNKING.settings(
+            base, {"chunking": None, "chunker": None, "chunk_size": 1, "overlap": None}
+        )
+
+
+def stats(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code = run(["stats", "--json", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_cli_precedence_flag_over_env_over_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("LATERAG_COLLECTION", "LATERAG_STORE", "LATERAG_QDRANT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = write(tmp_path, FULL, "team.toml")
+    monkeypatch.chdir(tmp_path)
+    assert stats(capsys)["collection"] == "default"  # no laterag.toml here yet
+
+    got = stats(capsys, "--config", str(config))
+    assert (got["collection"], got["location"]) == ("from_file", str(tmp_path / "vectors"))
+    monkeypatch.setenv("LATERAG_COLLECTION", "from_env")
+    assert stats(capsys, "--config", str(config))["collection"] == "from_env"
+    assert stats(capsys, "--config", str(config), "--collection", "flag")["collection"] == "flag"
+
+    monkeypatch.delenv("LATERAG_COLLECTION")
+    write(tmp_path, FULL)  # ./laterag.toml is found without --config
+    assert stats(capsys)["collection"] == "from_file"
+
+
+def test_cli_reports_a_bad_config_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "[stroe]\npath = 'x'\n")
+    code = run(["stats", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "'stroe'" in err and str(config) in err
+
+
+def test_sdk_reads_a_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LATERAG_COLLECTION", raising=False)
+    with RAG.from_config_file(write(tmp_path, FULL)) as rag:
+        assert rag.config.store.collection == "from_file"
+        assert rag.stats()["documents"] == 0
+    monkeypatch.chdir(tmp_path)
+    assert RAG.from_config_file().config.top_k == 7

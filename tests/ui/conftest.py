@@ -1,0 +1,70 @@
+"""Fixtures for the chat app: a pre-ingested store and the app under AppTest with our encoder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import ui.resources
+from rag.config import RAGConfig, StoreConfig
+from rag.encoders import TransformerEncoder
+from rag.sdk import RAG
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "ui" / "app.py"
+EXAMPLES = REPO / "examples" / "docs"
+
+
+def _ingest(
+    store: Path, docs: Path, encoder: TransformerEncoder, collection: str = "default"
+) -> None:
+    """Ingest ``docs`` into ``store``'s ``collection`` with the session encoder."""
+    config = RAGConfig(store=StoreConfig(path=store, collection=collection))
+    with RAG(config, encoder=encoder) as rag:
+        report = rag.ingest([docs])
+    assert not report.failed, report.failed
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    shutil.copytree(EXAMPLES, folder)
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path, docs: Path, encoder: TransformerEncoder) -> Path:
+    """A store folder whose ``default`` collection holds the three sample documents."""
+    folder = tmp_path / "store"
+    _ingest(folder, docs, encoder)
+    return folder
+
+
+@pytest.fixture
+def ingest(encoder: TransformerEncoder) -> Callable[..., None]:
+    """Return ``ingest(store, docs, collection="default")`` using the session encoder."""
+    return lambda store, docs, collection="default": _ingest(store, docs, encoder, collection)
+
+
+@pytest.fixture
+def make_app(
+    monkeypatch: pytest.MonkeyPatch, encoder: TransformerEncoder, store: Path
+) -> Iterator[Callable[..., AppTest]]:
+    """Return a function that runs the app on ``store`` with the given extra environment."""
+    monkeypatch.setattr(ui.resources, "build_encoder", lambda model: encoder)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    def make(**env: str) -> AppTest:
+        monkeypatch.setenv("LATERAG_UI_STORE", str(store))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return AppTest.from_file(str(APP), default_timeout=60).run()
+
+    yield make
+    st.cache_resource.clear()  # drops (and so closes) the stores the app opened
+    st.cache_data.clear()

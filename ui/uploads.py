@@ -1,0 +1,86 @@
+"""Uploaded files: safe names, the size limit, and saving them beside the store for ingesting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ingestion.loaders import SUPPORTED_EXTENSIONS
+from ingestion.pipeline import FileResult
+from rag.config import StoreConfig
+
+MAX_NAME_CHARS = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+class Upload(Protocol):
+    """What the app needs of an uploaded file (Streamlit's ``UploadedFile`` has it)."""
+
+    name: str
+    size: int
+
+    def getvalue(self) -> bytes:
+        """The file's bytes."""
+        ...
+
+
+def safe_filename(name: str) -> str:
+    """Return ``name`` as a plain file name: no folders, no leading dots, safe characters only."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    base = _UNSAFE.sub("_", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"_+", "_", stem).strip(" ._") or "upload"
+    suffix = f".{suffix.lower()[:15]}" if suffix else ""
+    return stem[: MAX_NAME_CHARS - len(suffix)] + suffix
+
+
+def upload_folder(store: StoreConfig) -> Path:
+    """The folder uploads to ``store``'s collection are saved in: ``<store>/uploads/<name>``."""
+    return store.path / "uploads" / store.collection
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    stem, suffix = Path(name).stem, Path(name).suffix
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{suffix}"
+    taken.add(candidate)
+    return candidate
+
+
+def save_uploads(
+    files: Sequence[Upload], folder: Path, max_bytes: int
+) -> tuple[list[Path], list[FileResult]]:
+    """Save the acceptable files under ``folder``; return their paths and a failure per refusal.
+
+    A file of an unsupported type or over ``max_bytes`` is refused with a reason naming it.
+    Saving a name again replaces the earlier file, so re-uploading updates the document.
+    """
+    saved: list[Path] = []
+    refused: list[FileResult] = []
+    taken: set[str] = set()
+    for upload in files:
+        name = _unique(safe_filename(upload.name), taken)
+        suffix = Path(name).suffix
+        if suffix not in SUPPORTED_EXTENSIONS:
+            kind = f"'{suffix}'" if suffix else "(no extension)"
+            reason = f"unsupported file type {kind} (supported: {', '.join(SUPPORTED_EXTENSIONS)})"
+            refused.append(FileResult(upload.name, "failed", error=f"{upload.name}: {reason}"))
+            continue
+        if upload.size > max_bytes:
+            limit = max_bytes / 1024 / 1024
+            reason = f"{upload.size / 1024 / 1024:.1f} MB is over the {limit:g} MB limit"
+            refused.append(FileResult(upload.name, "failed", error=f"{upload.name}: {reason}"))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_bytes(upload.getvalue())
+        saved.append(path)
+    return saved, refused
