@@ -21,12 +21,12 @@ from rag.errors import (
 from rag.types import Answer, Chunk, Citation, Document, DocumentInfo, Hit, SearchFilter
 
 if TYPE_CHECKING:
-    from rag.sdk import RAG, AnswerStream
+    from rag.sdk import RAG, AnswerStream, AsyncAnswerStream
 
 
 def __getattr__(name: str) -> Any:
     # The SDK imports ingestion, which imports rag.errors: load it on first use to avoid a cycle.
-    if name in ("RAG", "AnswerStream"):
+    if name in ("RAG", "AnswerStream", "AsyncAnswerStream"):
         from rag import sdk
 
         return getattr(sdk, name)
@@ -37,6 +37,7 @@ __all__ = [
     "RAG",
     "Answer",
     "AnswerStream",
+    "AsyncAnswerStream",
     "Chunk",
     "ChunkingConfig",
     "Citation",

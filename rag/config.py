@@ -47,7 +47,9 @@ class StoreConfig(_Settings):
     path: Path = DEFAULT_STORE_DIR
     url: str | None = None
     api_key: SecretStr | None = None
-    collection: str = Field(default=DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    collection: str = Field(
+        default=DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+    )
 
 
 class LLMConfig(_Settings):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fake_openai import FakeOpenAIServer
+from needs import unavailable
 
 from rag.encoders import TransformerEncoder
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "docs"
+SHARED = REPO.parent / "shared"
 FINANCEBENCH = SHARED / "data" / "financebench"
 
 _real_connect = socket.socket.connect
@@ -52,10 +55,15 @@ def financebench_pdfs() -> Path:
     """The shared FinanceBench PDFs; missing, they fail the run in CI and skip elsewhere."""
     folder = FINANCEBENCH / "pdfs"
     if not folder.is_dir():
-        message = f"{folder} not found: ../shared must sit beside the repo"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{folder} not found: ../shared must sit beside the repo")
+    return folder
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A private copy of the sample documents (handbook.md, security.html, travel-policy.txt)."""
+    folder = tmp_path / "docs"
+    shutil.copytree(EXAMPLES, folder)
     return folder
 
 

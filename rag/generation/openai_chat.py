@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from rag.config import LLMConfig
 from rag.errors import ConfigError, GenerationError
 from rag.generation.citations import build_answer, drain, no_hits_answer
-from rag.generation.prompt import Prompt, build_prompt
+from rag.generation.prompt import build_prompt
 from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -165,18 +165,22 @@ class OpenAIChatGenerator:
             return GenerationError(f"{where} reported an error in the stream: {detail}")
         return GenerationError(f"{where} sent a malformed stream ({type(err).__name__})")
 
-    def _request(self, prompt: Prompt, hits: int) -> dict[str, Any]:
-        """The chat-completions arguments for ``prompt``."""
-        log.debug("asking %s at %s with %d passages", self.name, self.base_url, hits)
+    def _request(self, messages: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+        """The streaming chat-completions arguments for ``messages``."""
         return {
             "model": self.name,
-            "messages": [
-                {"role": "system", "content": prompt.system},
-                {"role": "user", "content": prompt.user},
-            ],
+            "messages": [dict(m) for m in messages],
             "temperature": self.config.temperature,
             "stream": True,
         }
+
+    def _prompt_request(self, question: str, hits: Sequence[Hit]) -> dict[str, Any]:
+        """The request answering ``question`` from the numbered ``hits``."""
+        log.debug("asking %s at %s with %d passages", self.name, self.base_url, len(hits))
+        prompt = build_prompt(question, hits)
+        return self._request(
+            [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        )
 
     @contextmanager
     def _errors(self, reading: _Reading) -> Iterator[None]:
@@ -208,7 +212,7 @@ class OpenAIChatGenerator:
             return answer
         reading = _Reading(self.name)
         with self._errors(reading):
-            request = self._request(build_prompt(question, hits), len(hits))
+            request = self._prompt_request(question, hits)
             stream = self._openai().chat.completions.create(**request)
             try:
                 for chunk in stream:
@@ -228,7 +232,7 @@ class OpenAIChatGenerator:
             return
         reading = _Reading(self.name)
         with self._errors(reading):
-            request = self._request(build_prompt(question, hits), len(hits))
+            request = self._prompt_request(question, hits)
             stream = await self._async_openai().chat.completions.create(**request)
             try:
                 async for chunk in stream:
@@ -241,3 +245,19 @@ class OpenAIChatGenerator:
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
         """Return the whole answer with citations parsed from its ``[n]`` markers."""
         return drain(self.stream(question, hits))
+
+    def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """Send plain chat ``messages`` (no passages, no citations) and return the reply.
+
+        Failures raise ``GenerationError`` exactly as answers do.
+        """
+        reading = _Reading(self.name)
+        with self._errors(reading):
+            stream = self._openai().chat.completions.create(**self._request(messages))
+            try:
+                for chunk in stream:
+                    reading.read(chunk)
+            finally:
+                stream.close()
+        reading.warn_if_cut()
+        return "".join(reading.parts).strip()

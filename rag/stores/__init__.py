@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rag.config import StoreConfig
-from rag.errors import StoreError
 from rag.protocols import VectorStore
 
 if TYPE_CHECKING:
@@ -43,17 +42,10 @@ def list_collections(config: StoreConfig) -> list[str]:
     server has. Raises ``StoreError`` when the server is unreachable.
     """
     if config.url:
-        from qdrant_client import QdrantClient
+        from rag.stores.server import ServerStore
 
-        key = config.api_key.get_secret_value() if config.api_key else None
-        client = QdrantClient(url=config.url, api_key=key, check_compatibility=False)
-        try:
-            return sorted(c.name for c in client.get_collections().collections)
-        except Exception as e:
-            reason = str(e).replace(key, "***") if key else str(e)
-            raise StoreError(f"cannot list collections at {config.url}: {reason}") from e
-        finally:
-            client.close()
+        with ServerStore(config.url, api_key=config.api_key, collection=config.collection) as store:
+            return store.collection_names()
     from rag.stores.edge import CONFIG_FILE
 
     if not config.path.is_dir():

@@ -134,6 +134,12 @@ class ServerStore(OpenedInWith):
         self._client = client
         logger.debug("connected to Qdrant at %s", self._where)
 
+    def collection_names(self) -> list[str]:
+        """Every collection on the server, sorted."""
+        client = self._ready()
+        with self._guard("cannot list collections"):
+            return sorted(c.name for c in client.get_collections().collections)
+
     def close(self) -> None:
         """Release the connection."""
         client, self._client, self._dim = self._client, None, None

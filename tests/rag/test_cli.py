@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from rag.stores.edge import EdgeStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
 QUESTION = "How many vacation days do new employees get?"
 
 
@@ -32,13 +30,6 @@ def rag_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     code, out, err = rag(capsys, *args, "--json")
     assert code == 0, err
     return json.loads(out)
-
-
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    shutil.copytree(EXAMPLES, folder)
-    return folder
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from rag.sdk import RAG
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "ui" / "app.py"
-EXAMPLES = REPO / "examples" / "docs"
 
 
 def _ingest(
@@ -28,13 +26,6 @@ def _ingest(
     with RAG(config, encoder=encoder) as rag:
         report = rag.ingest([docs])
     assert not report.failed, report.failed
-
-
-@pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    shutil.copytree(EXAMPLES, folder)
-    return folder
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ import pytest
 from fake_openai import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
+from rag.generation import SYSTEM_PROMPT
 from rag.stores.edge import EdgeStore
+from ui.condense import CONDENSE_PROMPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -214,7 +216,8 @@ def test_follow_up_is_condensed_with_the_history_before_retrieval(
     openai_server.reply = standalone
     at = ask(at, "And for hotels there?")
     condense, answer = openai_server.requests[-2:]
-    assert not condense.body.get("stream") and answer.body.get("stream")
+    assert condense.messages[0]["content"] == CONDENSE_PROMPT
+    assert answer.messages[0]["content"] == SYSTEM_PROMPT
     asked = condense.messages[-1]["content"]
     assert QUESTION in asked and "18 days of vacation" in asked and "And for hotels there?" in asked
     assert standalone in answer.messages[-1]["content"]

@@ -24,5 +24,5 @@ def test_embedded_lists_only_folders_holding_a_shard(tmp_path: Path) -> None:
 
 def test_unreachable_server_is_a_store_error() -> None:
     config = StoreConfig(url="http://127.0.0.1:9")
-    with pytest.raises(StoreError, match="cannot list collections at http://127.0.0.1:9"):
+    with pytest.raises(StoreError, match="cannot reach Qdrant at http://127.0.0.1:9"):
         list_collections(config)
