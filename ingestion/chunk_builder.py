@@ -8,8 +8,9 @@ from ingestion.chunkers import make_chunker
 from ingestion.embedding import ChunkVectorizer, LateChunker, NaiveChunker
 from ingestion.embedding import token_spans as map_spans
 from rag.config import ChunkingConfig
+from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError
-from rag.protocols import TokenEmbedder
+from rag.protocols import SparseEncoder, TokenEmbedder
 from rag.types import Chunk, Document, Tokens
 
 
@@ -29,11 +30,20 @@ class _MemoTokenizer:
 
 
 class ChunkBuilder:
-    """Chunks documents and embeds the chunks with one encoder and one set of settings."""
+    """Chunks documents and embeds the chunks with one encoder and one set of settings.
 
-    def __init__(self, encoder: TokenEmbedder, settings: ChunkingConfig) -> None:
+    Embedded chunks also get a sparse vector from ``sparse_encoder`` (BM25 by default).
+    """
+
+    def __init__(
+        self,
+        encoder: TokenEmbedder,
+        settings: ChunkingConfig,
+        sparse_encoder: SparseEncoder | None = None,
+    ) -> None:
         self.encoder = encoder
         self.settings = settings
+        self.sparse_encoder = sparse_encoder or Bm25Encoder()
         self._tokenizer = _MemoTokenizer(encoder)
         self._chunker = make_chunker(settings.chunker, self._tokenizer, settings.chunk_size)
         self._vectorizer: ChunkVectorizer
@@ -80,19 +90,22 @@ class ChunkBuilder:
         else:
             token_spans, matrix = map_spans(tokens.offsets, char_spans), None
         meta = self.describe()
+        texts = [doc.text[start:end] for start, end in char_spans]
+        sparse = self.sparse_encoder.embed_documents(texts) if vectors else [None] * len(texts)
         return [
             Chunk(
                 doc_id=doc.id,
                 source=doc.source,
                 content_hash=doc.content_hash,
                 index=i,
-                text=doc.text[start:end],
+                text=texts[i],
                 char_span=(start, end),
                 token_span=token_spans[i],
                 page_span=doc.page_span((start, end)),
                 headings=doc.heading_path(start),
                 vector=None if matrix is None else matrix[i],
                 metadata=meta,
+                sparse=sparse[i],
             )
             for i, (start, end) in enumerate(char_spans)
         ]

@@ -7,6 +7,8 @@ from rag.config import (
     EmbedderConfig,
     LLMConfig,
     RAGConfig,
+    RerankConfig,
+    RetrievalConfig,
     StoreConfig,
 )
 from rag.errors import (
@@ -51,6 +53,8 @@ __all__ = [
     "LLMConfig",
     "LoaderError",
     "RAGConfig",
+    "RerankConfig",
+    "RetrievalConfig",
     "RagError",
     "SearchFilter",
     "StoreConfig",

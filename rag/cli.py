@@ -10,8 +10,16 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from rag.cli_options import CHUNKING, LLM, MODEL, STORE, TOP_K, command
-from rag.config import ChunkingConfig, EmbedderConfig, LLMConfig, RAGConfig, StoreConfig
+from rag.cli_options import CHUNKING, LLM, MODEL, RERANK, RETRIEVAL, STORE, TOP_K, command
+from rag.config import (
+    ChunkingConfig,
+    EmbedderConfig,
+    LLMConfig,
+    RAGConfig,
+    RerankConfig,
+    RetrievalConfig,
+    StoreConfig,
+)
 from rag.errors import RagError
 from rag.types import SearchFilter
 
@@ -111,10 +119,12 @@ def chunks(
             typer.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
 
 
-@command(app, TOP_K, MODEL, STORE)
+@command(app, TOP_K, RETRIEVAL, RERANK, MODEL, STORE)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     top_k: int,
+    retrieval_config: RetrievalConfig,
+    rerank_config: RerankConfig,
     embedder_config: EmbedderConfig,
     store_config: StoreConfig,
     source: Sources = None,
@@ -125,7 +135,13 @@ def search(
     from rag.sdk import RAG
     from rag.serialize import hit_json
 
-    with RAG(RAGConfig(store=store_config, embedder=embedder_config)) as rag:
+    config = RAGConfig(
+        store=store_config,
+        embedder=embedder_config,
+        retrieval=retrieval_config,
+        rerank=rerank_config,
+    )
+    with RAG(config) as rag:
         hits = rag.search(query, top_k, _filter(source, doc_id))
     if json_out:
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
@@ -136,10 +152,12 @@ def search(
         typer.echo(f"   {hit.chunk.text[:200]!r}")
 
 
-@command(app, TOP_K, LLM, MODEL, STORE)
+@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     top_k: int,
+    retrieval_config: RetrievalConfig,
+    rerank_config: RerankConfig,
     llm_config: LLMConfig,
     embedder_config: EmbedderConfig,
     store_config: StoreConfig,
@@ -151,7 +169,13 @@ def ask(
     from rag.sdk import RAG
     from rag.serialize import answer_json
 
-    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
+    config = RAGConfig(
+        store=store_config,
+        embedder=embedder_config,
+        llm=llm_config,
+        retrieval=retrieval_config,
+        rerank=rerank_config,
+    )
     with RAG(config) as rag:
         stream = rag.stream(question, top_k, _filter(source, doc_id))
         for delta in stream:
@@ -286,7 +310,7 @@ def serve(
         uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
-@command(app, TOP_K, LLM, MODEL, STORE)
+@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def batch(
     questions: Annotated[
         Path, typer.Argument(help="Questions: .jsonl or .csv with a 'question' column.")
@@ -295,6 +319,8 @@ def batch(
         Path, typer.Option("-o", "--output", help="Answers file; an existing one is resumed.")
     ],
     top_k: int,
+    retrieval_config: RetrievalConfig,
+    rerank_config: RerankConfig,
     llm_config: LLMConfig,
     embedder_config: EmbedderConfig,
     store_config: StoreConfig,
@@ -316,7 +342,13 @@ def batch(
 
     fmt = output_format(output, out_format)
     rows = read_questions(questions)
-    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
+    config = RAGConfig(
+        store=store_config,
+        embedder=embedder_config,
+        llm=llm_config,
+        retrieval=retrieval_config,
+        rerank=rerank_config,
+    )
     with (
         RAG(config) as rag,
         tqdm(total=len(rows), unit="q", file=sys.stderr, desc="batch") as bar,
@@ -353,6 +385,82 @@ def batch(
         )
     if report.failed:
         raise typer.Exit(1)
+
+
+_METRIC_COLUMNS = {
+    "financebench": ["recall@1", "recall@5", "recall@10", "hit@5", "hit@10", "mrr@10"],
+    "beir": ["ndcg@10"],
+}
+
+
+@command(app, CHUNKING, RETRIEVAL, RERANK, LLM, MODEL, name="eval")
+def evaluate(
+    folder: Annotated[
+        Path, typer.Argument(help="FinanceBench-style (pdfs/ + questions.jsonl) or BEIR folder.")
+    ],
+    chunking_config: ChunkingConfig,
+    retrieval_config: RetrievalConfig,
+    rerank_config: RerankConfig,
+    llm_config: LLMConfig,
+    embedder_config: EmbedderConfig,
+    k: Annotated[int, typer.Option("-k", help="Chunks retrieved per query (>= 10).")] = 10,
+    every: Annotated[
+        int, typer.Option("--every", help="Use every N-th document and its queries.")
+    ] = 1,
+    compare: Annotated[
+        str | None,
+        typer.Option("--compare", help="Chunking modes to run side by side, e.g. late,naive."),
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Ingest an evaluation folder into a fresh collection, ask every query, report scores."""
+    from tqdm import tqdm
+
+    from rag.encoders import TransformerEncoder
+    from rag.evaluation import evaluate as run_eval
+    from rag.serialize import eval_json
+
+    modes = [m.strip() for m in compare.split(",")] if compare else [chunking_config.mode]
+    encoder = TransformerEncoder(embedder_config).load()
+    reports = []
+    for mode in modes:
+        chunking = ChunkingConfig.model_validate({**chunking_config.model_dump(), "mode": mode})
+        config = RAGConfig(
+            embedder=embedder_config,
+            chunking=chunking,
+            retrieval=retrieval_config,
+            rerank=rerank_config,
+            llm=llm_config,
+        )
+        with tqdm(unit="file", file=sys.stderr, desc=f"eval {mode}") as bar:
+            reports.append(
+                run_eval(
+                    config,
+                    folder,
+                    k=k,
+                    every=every,
+                    encoder=encoder,
+                    on_result=lambda _: bar.update(1),
+                )
+            )
+    if json_out:
+        _emit([eval_json(r) for r in reports])
+        return
+    first = reports[0]
+    columns = _METRIC_COLUMNS[first.kind] + ([f"recall@{k}"] if first.kind == "beir" else [])
+    typer.echo(f"{first.kind}: {first.documents} documents, {first.queries} queries, k={k}")
+    typer.echo("| chunking | " + " | ".join(columns) + " | ingest s | tokens/s | p50 ms | p95 ms |")
+    typer.echo("|---" * (len(columns) + 5) + "|")
+    for report in reports:
+        cells = " | ".join(f"{report.metrics[c]:.3f}" for c in columns)
+        typer.echo(
+            f"| {report.settings.get('chunking')} | {cells} | {report.ingest_seconds:.0f} "
+            f"| {report.tokens_per_second:.0f} | {report.query_p50_ms:.1f} "
+            f"| {report.query_p95_ms:.1f} |"
+        )
+    for report in reports:
+        for failure in report.failed:
+            typer.echo(f"failed: {failure}", err=True)
 
 
 def run(argv: list[str] | None = None) -> int:

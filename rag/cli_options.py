@@ -186,6 +186,47 @@ LLM = _group(
     (_option("llm_model", str, "--llm-model", help="Chat model name."), "model"),
 )
 
+RETRIEVAL = _group(
+    "retrieval_config",
+    "retrieval",
+    (
+        _option(
+            "hybrid",
+            bool,
+            "--hybrid/--no-hybrid",
+            help="Fuse dense search with BM25 keyword search (default: dense only).",
+        ),
+        "hybrid",
+    ),
+    (
+        _option(
+            "fusion",
+            Literal["rrf", "dbsf"],
+            "--fusion",
+            help=f"How hybrid merges the two rankings (default: {_DEFAULTS.retrieval.fusion}).",
+        ),
+        "fusion",
+    ),
+    (
+        _option(
+            "dense_weight",
+            float,
+            "--dense-weight",
+            help=f"Weight of the dense ranking, rrf (default: {_DEFAULTS.retrieval.dense_weight}).",
+        ),
+        "dense_weight",
+    ),
+    (
+        _option(
+            "sparse_weight",
+            float,
+            "--sparse-weight",
+            help=f"Weight of the BM25 ranking, rrf (default: {_DEFAULTS.retrieval.sparse_weight}).",
+        ),
+        "sparse_weight",
+    ),
+)
+
 TOP_K = _group(
     "top_k",
     "top_k",
@@ -198,6 +239,38 @@ TOP_K = _group(
             help=f"How many chunks to retrieve (default: {_DEFAULTS.top_k}).",
         ),
         "",
+    ),
+)
+
+RERANK = _group(
+    "rerank_config",
+    "rerank",
+    (
+        _option(
+            "rerank",
+            Literal["none", "cross-encoder", "embedding", "llm"],
+            "--rerank",
+            help=f"Rerank the hits (default: {_DEFAULTS.rerank.kind}).",
+        ),
+        "kind",
+    ),
+    (
+        _option(
+            "rerank_model",
+            str,
+            "--rerank-model",
+            help="Cross-encoder name or folder (with --rerank cross-encoder).",
+        ),
+        "model",
+    ),
+    (
+        _option(
+            "candidates",
+            int,
+            "--candidates",
+            help=f"Hits fetched before reranking (default: {_DEFAULTS.rerank.candidates}).",
+        ),
+        "candidates",
     ),
 )
 
@@ -214,7 +287,9 @@ _CONFIG_FILE = inspect.Parameter(
 )
 
 
-def command(app: typer.Typer, *groups: OptionGroup) -> Callable[[Callable[..., Any]], Any]:
+def command(
+    app: typer.Typer, *groups: OptionGroup, name: str | None = None
+) -> Callable[[Callable[..., Any]], Any]:
     """Register a command that takes ``groups``' options and receives their settings."""
 
     def decorate(func: Callable[..., Any]) -> Any:
@@ -237,6 +312,6 @@ def command(app: typer.Typer, *groups: OptionGroup) -> Callable[[Callable[..., A
 
         wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        return app.command()(wrapper)
+        return app.command(name)(wrapper)
 
     return decorate

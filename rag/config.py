@@ -74,6 +74,48 @@ class LLMConfig(_Settings):
         return self
 
 
+class RerankConfig(_Settings):
+    """Whether and how to rerank search hits: ``kind`` "none" keeps the vector order."""
+
+    kind: Literal["none", "cross-encoder", "embedding", "llm"] = "none"
+    model: str | None = Field(
+        default=None, description="The cross-encoder's hub name or folder (cross-encoder only)."
+    )
+    candidates: int = Field(
+        default=30, ge=1, le=1000, description="Hits fetched before reranking down to top-k."
+    )
+    feedback: int = Field(
+        default=3, ge=0, description="Top candidates that enrich the query (embedding only)."
+    )
+    alpha: float = Field(
+        default=0.5,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Weight of the feedback in the query (embedding only).",
+    )
+
+
+class RetrievalConfig(_Settings):
+    """How a query finds chunks: dense only, or hybrid (dense fused with BM25 sparse)."""
+
+    hybrid: bool = False
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    dense_weight: float = Field(
+        default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of dense ranks (rrf)."
+    )
+    sparse_weight: float = Field(
+        default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of BM25 ranks (rrf)."
+    )
+
+    @model_validator(mode="after")
+    def _weights_fit_fusion(self) -> RetrievalConfig:
+        if self.dense_weight == 0 and self.sparse_weight == 0:
+            raise ValueError("dense and sparse weights cannot both be 0")
+        if self.fusion == "dbsf" and self.dense_weight != self.sparse_weight:
+            raise ValueError("dbsf fusion weighs dense and sparse equally: use rrf to weight them")
+        return self
+
+
 class RAGConfig(_Settings):
     """Everything a ``RAG`` needs."""
 
@@ -81,4 +123,6 @@ class RAGConfig(_Settings):
     chunking: ChunkingConfig = ChunkingConfig()
     store: StoreConfig = StoreConfig()
     llm: LLMConfig = LLMConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    rerank: RerankConfig = RerankConfig()
     top_k: int = Field(default=5, ge=1, le=1000)

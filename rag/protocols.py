@@ -17,6 +17,7 @@ from rag.types import (
     Hit,
     SearchFilter,
     Span,
+    SparseVec,
     Tokens,
     WindowStates,
 )
@@ -89,6 +90,21 @@ class TokenEmbedder(Embedder, Tokenizer, Protocol):
 
 
 @runtime_checkable
+class SparseEncoder(Protocol):
+    """Turns texts into sparse term-weight vectors for lexical matching."""
+
+    name: str
+
+    def embed_documents(self, texts: Sequence[str]) -> list[SparseVec]:
+        """Return one sparse vector per document text."""
+        ...
+
+    def embed_query(self, text: str) -> SparseVec:
+        """Return the sparse vector of a query."""
+        ...
+
+
+@runtime_checkable
 class VectorStore(Protocol):
     """Stores chunks with their vectors exactly as given and searches them."""
 
@@ -140,6 +156,23 @@ class VectorStore(Protocol):
         """Return the ``k`` nearest chunks (without vectors), best first."""
         ...
 
+    def hybrid_search(
+        self,
+        vector: np.ndarray,
+        sparse: SparseVec,
+        k: int,
+        search_filter: SearchFilter | None = None,
+        *,
+        fusion: str = "rrf",
+        weights: tuple[float, float] = (1.0, 1.0),
+        candidates: int | None = None,
+    ) -> list[Hit]:
+        """Fuse the best ``candidates`` dense and sparse matches into ``k`` hits, best first.
+
+        ``fusion`` is ``"rrf"`` (weighted by ``weights`` = dense, sparse) or ``"dbsf"``.
+        """
+        ...
+
     def count(self, search_filter: SearchFilter | None = None) -> int:
         """Return how many chunks match."""
         ...
@@ -151,6 +184,17 @@ class Retriever(Protocol):
 
     def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
         """Return up to ``k`` hits, best first."""
+        ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Re-scores retrieved hits against the query with a stronger or different signal."""
+
+    name: str
+
+    def rerank(self, query: str, hits: Sequence[Hit], k: int) -> list[Hit]:
+        """Return at most ``k`` of ``hits``, best first, each scored by this reranker."""
         ...
 
 

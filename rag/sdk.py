@@ -20,9 +20,11 @@ from ingestion.loaders import load_document
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.config import RAGConfig
 from rag.encoders import TransformerEncoder
+from rag.encoders.sparse import Bm25Encoder
 from rag.errors import RagError
+from rag.evaluation.runner import EvalReport
 from rag.generation import generator_for
-from rag.protocols import Generator, Retriever, TextKind, TokenEmbedder, VectorStore
+from rag.protocols import Generator, Reranker, Retriever, TextKind, TokenEmbedder, VectorStore
 from rag.settings_file import load_config
 from rag.stores import open_store
 from rag.types import (
@@ -35,7 +37,8 @@ from rag.types import (
     WindowStates,
     document_id,
 )
-from retrievers import DenseRetriever
+from retrievers import DenseRetriever, HybridRetriever
+from retrievers.rerankers import make_reranker
 
 
 class AnswerStream:
@@ -131,6 +134,7 @@ class RAG:
         self._store = store
         self._store_opened = False
         self._generator = generator
+        self._reranker: Reranker | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -193,8 +197,30 @@ class RAG:
 
     @property
     def retriever(self) -> Retriever:
-        """Dense retrieval over the store."""
+        """Dense retrieval over the store, or hybrid (dense + BM25) when configured."""
+        settings = self.config.retrieval
+        if settings.hybrid:
+            return HybridRetriever(
+                self.encoder,
+                Bm25Encoder(),
+                self.store,
+                fusion=settings.fusion,
+                dense_weight=settings.dense_weight,
+                sparse_weight=settings.sparse_weight,
+            )
         return DenseRetriever(self.encoder, self.store)
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The configured reranker, built on first use; None when hits keep the vector order."""
+        with self._lock:
+            if self._reranker is None and self.config.rerank.kind != "none":
+                self._reranker = make_reranker(
+                    self.config.rerank,
+                    encoder=_Locked(self.encoder, self._lock),
+                    llm=self.config.llm,
+                )
+            return self._reranker
 
     def _builder(self) -> ChunkBuilder:
         return ChunkBuilder(self.encoder, self.config.chunking)
@@ -224,9 +250,15 @@ class RAG:
     def search(
         self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
     ) -> list[Hit]:
-        """Return the chunks nearest to ``query``, best first."""
+        """Return the chunks that best answer ``query``, best first (reranked when configured)."""
+        k = k or self.config.top_k
+        reranker = self.reranker
         with self._lock:
-            return self.retriever.retrieve(query, k or self.config.top_k, search_filter)
+            if reranker is None:
+                return self.retriever.retrieve(query, k, search_filter)
+            candidates = max(k, self.config.rerank.candidates)
+            hits = self.retriever.retrieve(query, candidates, search_filter)
+        return reranker.rerank(query, hits, k)
 
     async def asearch(
         self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
@@ -285,6 +317,25 @@ class RAG:
         """The stored documents."""
         with self._lock:
             return self.store.documents() if self.store.exists() else []
+
+    def eval(
+        self,
+        folder: str | Path,
+        *,
+        k: int = 10,
+        every: int = 1,
+        on_result: Callable[[FileResult], None] | None = None,
+    ) -> EvalReport:
+        """Score this configuration's retrieval on an evaluation folder (FinanceBench or BEIR).
+
+        The folder's documents go into a temporary collection; this RAG's own is not touched.
+        """
+        from rag.evaluation import evaluate
+
+        encoder = self._encoder or TransformerEncoder(self.config.embedder).load()
+        return evaluate(
+            self.config, Path(folder), k=k, every=every, encoder=encoder, on_result=on_result
+        )
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the collection."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.pipeline import FileResult, IngestReport
+from rag.evaluation.runner import EvalReport
 from rag.types import Answer, Chunk, Citation, DocumentInfo, Hit, Span
 
 
@@ -90,3 +91,20 @@ def file_line(result: FileResult) -> str:
     if result.error:
         return f"failed     {result.error}"
     return f"{result.status:<10} {result.path} ({result.chunks} chunks)"
+
+
+def eval_json(report: EvalReport) -> dict[str, Any]:
+    """An evaluation run: the scores, the speed and every setting that produced them."""
+    return {
+        "kind": report.kind,
+        "documents": report.documents,
+        "queries": report.queries,
+        "metrics": report.metrics,
+        "ingest_seconds": round(report.ingest_seconds, 3),
+        "tokens": report.tokens,
+        "tokens_per_second": round(report.tokens_per_second, 1),
+        "query_p50_ms": round(report.query_p50_ms, 2),
+        "query_p95_ms": round(report.query_p95_ms, 2),
+        "settings": report.settings,
+        "failed": list(report.failed),
+    }

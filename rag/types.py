@@ -75,8 +75,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class SparseVec:
+    """A sparse vector: term ``indices`` and the weight of each in ``values``, same length."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Chunk:
-    """A piece of a document with its spans and, once embedded, its vector.
+    """A piece of a document with its spans and, once embedded, its dense and sparse vectors.
 
     ``char_span`` indexes ``Document.text``; ``token_span`` indexes the document's content
     tokens (special tokens excluded) and is None for chunks that were not late-chunked;
@@ -94,6 +102,7 @@ class Chunk:
     headings: tuple[str, ...] = ()
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    sparse: SparseVec | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:

@@ -112,3 +112,30 @@ def build_tiny_model(folder: Path, kind: str, *, pooling: str | None = "mean") -
             json.dumps({"word_embedding_dimension": 32, f"pooling_mode_{pooling}_tokens": True})
         )
     return folder
+
+
+def build_tiny_reranker(folder: Path, *, num_labels: int = 1, max_positions: int = 64) -> Path:
+    """Save a random 2-layer BERT cross-encoder with ``num_labels`` outputs into ``folder``."""
+    from transformers import BertForSequenceClassification
+
+    tokenizer = _tokenizer("bert")
+    cls, sep = tokenizer.cls_token, tokenizer.sep_token
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{cls} $A {sep}",
+        pair=f"{cls} $A {sep} $B:1 {sep}:1",
+        special_tokens=[(cls, tokenizer.cls_token_id), (sep, tokenizer.sep_token_id)],
+    )
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+        num_labels=num_labels,
+    )
+    model = BertForSequenceClassification(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

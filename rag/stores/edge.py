@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from qdrant_edge import (
@@ -17,25 +18,30 @@ from qdrant_edge import (
     Distance,
     EdgeConfig,
     EdgeShard,
+    EdgeSparseVectorParams,
     EdgeVectorParams,
     FacetRequest,
     FieldCondition,
     Filter,
+    Fusion,
     MatchAny,
     MatchValue,
+    Modifier,
     PayloadSchemaType,
     PayloadSelector,
     Point,
+    Prefetch,
     Query,
     QueryRequest,
     ScrollRequest,
+    SparseVector,
     UpdateOperation,
 )
 
 from rag.errors import ConfigError, RagError, StoreError, StoreLockedError
 from rag.stores import payload as p
 from rag.stores.lifecycle import OpenedInWith
-from rag.types import Chunk, DocumentInfo, Hit, SearchFilter
+from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +63,14 @@ def _filter(conditions: p.Conditions) -> Filter | None:
     )
 
 
+_Vector = list[float] | SparseVector | list[list[float]]
+
+
+def _sparse(vector: SparseVec, what: str) -> SparseVector:
+    indices, values = p.sparse_parts(vector, what)
+    return SparseVector(indices=indices, values=values)
+
+
 class EdgeStore(OpenedInWith):
     """A ``VectorStore`` in a local folder, embedded in this process with qdrant-edge."""
 
@@ -65,6 +79,7 @@ class EdgeStore(OpenedInWith):
         self.collection = collection or self.folder.name
         self._shard: EdgeShard | None = None
         self._dim: int | None = None
+        self._sparse = False
         self._open = False
 
     def __repr__(self) -> str:
@@ -86,16 +101,18 @@ class EdgeStore(OpenedInWith):
             raise StoreError(f"{action} in {self.folder}: {e}", collection=self.collection) from e
 
     def _load(self) -> None:
-        dim = self._stored_dim()
+        dim, sparse = self._stored_vectors()
         with self._guard("cannot open the store"):
             self._shard = EdgeShard.load(str(self.folder))
-        self._dim = dim
+        self._dim, self._sparse = dim, sparse
         logger.debug("opened edge store %s (dim %d)", self.folder, self._dim)
 
-    def _stored_dim(self) -> int:
+    def _stored_vectors(self) -> tuple[int, bool]:
+        """Return the dense size and whether the shard has the sparse vector, from its config."""
         try:
             config = json.loads((self.folder / CONFIG_FILE).read_text(encoding="utf-8"))
-            return int(config["vectors"][p.DENSE]["size"])
+            sparse = p.SPARSE in (config.get("sparse_vectors") or {})
+            return int(config["vectors"][p.DENSE]["size"]), sparse
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ConfigError(
                 f"{self.folder} is not a LateRAG store: no {p.DENSE!r} vector in {CONFIG_FILE} "
@@ -135,15 +152,18 @@ class EdgeStore(OpenedInWith):
         return self._ready() is not None
 
     def create_collection(self, dim: int) -> None:
-        """Create the shard with a cosine ``dense`` vector of ``dim`` and keyword indexes."""
+        """Create the shard: cosine ``dense`` vectors of ``dim``, IDF ``sparse`` ones, indexes."""
         p.check_dim(dim)
         if self._ready() is not None:
             p.check_same_dim(self.collection, self._dim or 0, dim)
             return
-        config = EdgeConfig(vectors={p.DENSE: EdgeVectorParams(size=dim, distance=Distance.Cosine)})
+        config = EdgeConfig(
+            vectors={p.DENSE: EdgeVectorParams(size=dim, distance=Distance.Cosine)},
+            sparse_vectors={p.SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+        )
         with self._guard("cannot create the store"):
             shard = EdgeShard.create(str(self.folder), config)
-            self._shard, self._dim = shard, dim
+            self._shard, self._dim, self._sparse = shard, dim, True
             for field in p.INDEXED_FIELDS:
                 shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
             shard.flush()
@@ -165,13 +185,20 @@ class EdgeStore(OpenedInWith):
                 points = [
                     Point(
                         id=chunk.id,
-                        vector={p.DENSE: p.vector_values(chunk.vector, dim, "chunk")},
+                        vector=self._vectors(chunk, dim),
                         payload=p.chunk_to_payload(chunk),
                     )
                     for chunk in batch
                 ]
                 shard.update(UpdateOperation.upsert_points(points))
         logger.debug("upserted %d chunks into %s", len(chunks), self.folder)
+
+    def _vectors(self, chunk: Chunk, dim: int) -> dict[str, _Vector]:
+        """Return a point's named vectors: dense, plus sparse when both chunk and shard have it."""
+        vectors: dict[str, _Vector] = {p.DENSE: p.vector_values(chunk.vector, dim, "chunk")}
+        if chunk.sparse is not None and self._sparse:
+            vectors[p.SPARSE] = _sparse(chunk.sparse, "chunk")
+        return vectors
 
     def delete_document(self, doc_id: str, *, keep_hash: str | None = None) -> int:
         """Delete a document's chunks (all, or those not of version ``keep_hash``)."""
@@ -251,3 +278,46 @@ class EdgeStore(OpenedInWith):
         request = CountRequest(exact=True, filter=_filter(p.Conditions.for_search(search_filter)))
         with self._guard("cannot count chunks"):
             return shard.count(request)
+
+    def hybrid_search(
+        self,
+        vector: np.ndarray,
+        sparse: SparseVec,
+        k: int,
+        search_filter: SearchFilter | None = None,
+        *,
+        fusion: str = "rrf",
+        weights: tuple[float, float] = (1.0, 1.0),
+        candidates: int | None = None,
+    ) -> list[Hit]:
+        """Return the ``k`` best chunks by fusing dense and sparse candidates, best first."""
+        p.check_hybrid(fusion, weights)
+        shard = self._ready()
+        if shard is None or self._dim is None:
+            raise p.missing_collection(self.collection)
+        if not self._sparse:
+            raise p.no_sparse(self.collection)
+        if k < 1:
+            return []
+        where = _filter(p.Conditions.for_search(search_filter))
+        limit = p.candidate_count(k, candidates)
+        dense_query = Query.Nearest(p.vector_values(vector, self._dim, "the query"), using=p.DENSE)
+        sparse_query = Query.Nearest(_sparse(sparse, "the query"), using=p.SPARSE)
+        # qdrant-edge 0.9's stubs leave Fusion.Rrf and Fusion.Dbsf out of the query types
+        fuse = cast(
+            Fusion,
+            Fusion.Rrf(k=p.RRF_K, weights=list(weights)) if fusion == "rrf" else Fusion.Dbsf(),
+        )
+        request = QueryRequest(
+            limit=k,
+            prefetches=[
+                Prefetch(limit=limit, query=dense_query, filter=where),
+                Prefetch(limit=limit, query=sparse_query, filter=where),
+            ],
+            query=fuse,
+            with_payload=True,
+            with_vector=False,
+        )
+        with self._guard("cannot search"):
+            points = shard.query(request)
+        return [Hit(chunk=p.payload_to_chunk(point.payload), score=point.score) for point in points]

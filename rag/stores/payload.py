@@ -10,10 +10,19 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rag.errors import ConfigError, StoreError
-from rag.types import Chunk, DocumentInfo, SearchFilter, Span
+from rag.types import Chunk, DocumentInfo, SearchFilter, Span, SparseVec
 
 DENSE = "dense"
-"""Name of the dense vector of every point; a sparse ``"sparse"`` vector may join it later."""
+"""Name of the dense vector of every point."""
+
+SPARSE = "sparse"
+"""Name of the BM25 sparse vector (IDF applied by the store) of points that have one."""
+
+FUSIONS = ("rrf", "dbsf")
+"""How hybrid search merges its dense and sparse candidate lists."""
+
+RRF_K = 60
+"""The rank constant of reciprocal rank fusion."""
 
 INDEXED_FIELDS = ("doc_id", "source", "content_hash")
 """Payload fields with a keyword index, created with the collection."""
@@ -200,11 +209,50 @@ def vector_values(vector: np.ndarray | None, dim: int, what: str) -> list[float]
     return values
 
 
+def sparse_parts(sparse: SparseVec, what: str) -> tuple[list[int], list[float]]:
+    """Return a sparse vector's indices and values after checking they pair up and are finite."""
+    if len(sparse.indices) != len(sparse.values):
+        raise StoreError(
+            f"{what} has a sparse vector with {len(sparse.indices)} indices "
+            f"but {len(sparse.values)} values"
+        )
+    if any(i < 0 or i >= 2**32 for i in sparse.indices):
+        raise StoreError(f"{what} has a sparse vector index outside 0..2**32-1")
+    if not np.isfinite(np.asarray(sparse.values, dtype=np.float64)).all():
+        raise StoreError(f"{what} has a sparse vector with NaN or infinite values")
+    return list(sparse.indices), list(sparse.values)
+
+
+def check_hybrid(fusion: str, weights: tuple[float, float]) -> None:
+    """Refuse a fusion method or weights that hybrid search cannot honour."""
+    if fusion not in FUSIONS:
+        raise ConfigError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+    if any(w < 0 or not np.isfinite(w) for w in weights) or not any(weights):
+        raise ConfigError(f"fusion weights must be finite, >= 0 and not all 0, got {weights}")
+    if fusion == "dbsf" and weights[0] != weights[1]:
+        raise ConfigError("dbsf fusion weighs dense and sparse equally: use rrf to weight them")
+
+
+def candidate_count(k: int, candidates: int | None) -> int:
+    """Return how many candidates each side of a hybrid search fetches (at least ``k``)."""
+    return max(k, candidates if candidates is not None else max(50, 4 * k))
+
+
+def no_sparse(collection: str) -> ConfigError:
+    """Return the error for a hybrid search of a collection made without sparse vectors."""
+    return ConfigError(
+        f"collection {collection!r} has no sparse vectors (made before hybrid search): "
+        "ingest the documents into a new collection, or search without hybrid"
+    )
+
+
 def check_chunks(chunks: Sequence[Chunk], dim: int) -> None:
     """Refuse the whole batch before writing if any chunk lacks a fit vector or JSON metadata."""
     for chunk in chunks:
         what = f"chunk {chunk.index} of {chunk.source}"
         vector_values(chunk.vector, dim, what)
+        if chunk.sparse is not None:
+            sparse_parts(chunk.sparse, what)
         try:
             json.dumps(dict(chunk.metadata))
         except (TypeError, ValueError) as e:

@@ -16,7 +16,7 @@ from rag.config import DEFAULT_COLLECTION
 from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
 from rag.stores.lifecycle import OpenedInWith
-from rag.types import Chunk, DocumentInfo, Hit, SearchFilter
+from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,11 @@ def _filter(conditions: p.Conditions) -> models.Filter | None:
     )
 
 
+def _sparse(vector: SparseVec, what: str) -> models.SparseVector:
+    indices, values = p.sparse_parts(vector, what)
+    return models.SparseVector(indices=indices, values=values)
+
+
 class ServerStore(OpenedInWith):
     """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``)."""
 
@@ -63,6 +68,7 @@ class ServerStore(OpenedInWith):
         self._api_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._client: QdrantClient | None = None
         self._dim: int | None = None
+        self._sparse = False
 
     def __repr__(self) -> str:
         where = f"url={self.url!r}" if self.url else f"location={self.location!r}"
@@ -91,7 +97,9 @@ class ServerStore(OpenedInWith):
     def _read_dim(self, client: QdrantClient) -> int | None:
         if not client.collection_exists(self.collection):
             return None
-        vectors = client.get_collection(self.collection).config.params.vectors
+        config = client.get_collection(self.collection).config.params
+        vectors = config.vectors
+        self._sparse = p.SPARSE in (config.sparse_vectors or {})
         params = vectors.get(p.DENSE) if isinstance(vectors, dict) else None
         if params is None:
             raise ConfigError(
@@ -153,21 +161,24 @@ class ServerStore(OpenedInWith):
         return self._dim is not None
 
     def create_collection(self, dim: int) -> None:
-        """Create the collection with a cosine ``dense`` vector of ``dim`` and keyword indexes."""
+        """Create the collection: cosine ``dense`` vectors of ``dim``, IDF ``sparse``, indexes."""
         p.check_dim(dim)
         client = self._ready()
         if self._dim is not None:
             p.check_same_dim(self.collection, self._dim, dim)
             return
         vectors = {p.DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)}
+        sparse = {p.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)}
         with self._guard("cannot create the collection"):
-            client.create_collection(self.collection, vectors_config=vectors)
+            client.create_collection(
+                self.collection, vectors_config=vectors, sparse_vectors_config=sparse
+            )
             if self.url is not None:  # the in-memory mode has no payload indexes and warns
                 for field in p.INDEXED_FIELDS:
                     client.create_payload_index(
                         self.collection, field, models.PayloadSchemaType.KEYWORD, wait=True
                     )
-        self._dim = dim
+        self._dim, self._sparse = dim, True
         logger.info("created collection %r at %s (size %d)", self.collection, self._where, dim)
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
@@ -186,12 +197,19 @@ class ServerStore(OpenedInWith):
                 points = [
                     models.PointStruct(
                         id=chunk.id,
-                        vector={p.DENSE: p.vector_values(chunk.vector, dim, "chunk")},
+                        vector=self._vectors(chunk, dim),
                         payload=p.chunk_to_payload(chunk),
                     )
                     for chunk in batch
                 ]
                 client.upsert(self.collection, points=points, wait=True)
+
+    def _vectors(self, chunk: Chunk, dim: int) -> dict[str, Any]:
+        """Return a point's named vectors: dense, plus sparse when chunk and collection have it."""
+        vectors: dict[str, Any] = {p.DENSE: p.vector_values(chunk.vector, dim, "chunk")}
+        if chunk.sparse is not None and self._sparse:
+            vectors[p.SPARSE] = _sparse(chunk.sparse, "chunk")
+        return vectors
 
     def delete_document(self, doc_id: str, *, keep_hash: str | None = None) -> int:
         """Delete a document's chunks (all, or those not of version ``keep_hash``)."""
@@ -259,6 +277,55 @@ class ServerStore(OpenedInWith):
                 query=query,
                 using=p.DENSE,
                 query_filter=_filter(p.Conditions.for_search(search_filter)),
+                limit=k,
+                with_payload=True,
+                with_vectors=False,
+            )
+        return [Hit(chunk=p.payload_to_chunk(pt.payload), score=pt.score) for pt in response.points]
+
+    def hybrid_search(
+        self,
+        vector: np.ndarray,
+        sparse: SparseVec,
+        k: int,
+        search_filter: SearchFilter | None = None,
+        *,
+        fusion: str = "rrf",
+        weights: tuple[float, float] = (1.0, 1.0),
+        candidates: int | None = None,
+    ) -> list[Hit]:
+        """Return the ``k`` best chunks by fusing dense and sparse candidates, best first."""
+        p.check_hybrid(fusion, weights)
+        client = self._ready()
+        if self._dim is None:
+            raise p.missing_collection(self.collection)
+        if not self._sparse:
+            raise p.no_sparse(self.collection)
+        if k < 1:
+            return []
+        where = _filter(p.Conditions.for_search(search_filter))
+        limit = p.candidate_count(k, candidates)
+        prefetch = [
+            models.Prefetch(
+                query=p.vector_values(vector, self._dim, "the query"),
+                using=p.DENSE,
+                filter=where,
+                limit=limit,
+            ),
+            models.Prefetch(
+                query=_sparse(sparse, "the query"), using=p.SPARSE, filter=where, limit=limit
+            ),
+        ]
+        fuse: models.RrfQuery | models.FusionQuery = (
+            models.RrfQuery(rrf=models.Rrf(k=p.RRF_K, weights=list(weights)))
+            if fusion == "rrf"
+            else models.FusionQuery(fusion=models.Fusion.DBSF)
+        )
+        with self._guard("cannot search"):
+            response = client.query_points(
+                self.collection,
+                prefetch=prefetch,
+                query=fuse,
                 limit=k,
                 with_payload=True,
                 with_vectors=False,

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from rag.config import StoreConfig
+from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError, StoreError, StoreLockedError
 from rag.protocols import VectorStore
 from rag.stores import open_store
 from rag.stores.edge import EdgeStore
 from rag.stores.payload import BATCH_SIZE, chunk_to_payload, payload_to_chunk
 from rag.stores.server import ServerStore
-from rag.types import Chunk, SearchFilter, Span, document_id
+from rag.types import Chunk, SearchFilter, Span, SparseVec, document_id
 
 REPO = Path(__file__).resolve().parents[2]
 DIM = 16
@@ -64,6 +65,23 @@ def make_chunks(
             )
         )
     return chunks
+
+
+def with_sparse(chunks: list[Chunk]) -> list[Chunk]:
+    """Return ``chunks`` with the BM25 sparse vectors of their texts."""
+    sparse = Bm25Encoder().embed_documents([c.text for c in chunks])
+    return [replace(c, sparse=s) for c, s in zip(chunks, sparse, strict=True)]
+
+
+INVOICE = "Payment reminder for invoice INV-40417 from the supplier"
+"""A chunk only a lexical match finds: its dense vector is unrelated to the query's."""
+
+
+def hybrid_corpus() -> list[Chunk]:
+    """Chunks of a.md and b.md with sparse vectors; one of a.md names a rare invoice number."""
+    chunks = make_chunks("a.md", n=4) + make_chunks("b.md", n=4)
+    invoice = replace(chunks[2], text=INVOICE, vector=fake_vector(INVOICE))
+    return with_sparse([*chunks[:2], invoice, *chunks[3:]])
 
 
 class TestVectorStoreContract:
@@ -202,6 +220,70 @@ class TestVectorStoreContract:
         with pytest.raises(StoreError, match="create_collection"):
             store.upsert(make_chunks("a.md"))
 
+    def test_hybrid_finds_lexical_match(self, store: VectorStore) -> None:
+        store.create_collection(DIM)
+        chunks = hybrid_corpus()
+        store.upsert(chunks)
+        query = "which invoice is INV-40417?"
+        vector, sparse = fake_vector(query), Bm25Encoder().embed_query(query)
+        dense = [h.chunk.text for h in store.search(vector, len(chunks))]
+        assert dense.index(INVOICE) >= 2
+        hits = store.hybrid_search(vector, sparse, 3)
+        assert [h.chunk.text for h in hits][0] == INVOICE
+        assert hits[0].chunk == chunks[2]
+        assert hits[0].chunk.vector is None
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        dbsf = store.hybrid_search(vector, sparse, 3, fusion="dbsf")
+        assert INVOICE in [h.chunk.text for h in dbsf]
+
+    def test_hybrid_weights_change_the_order(self, store: VectorStore) -> None:
+        store.create_collection(DIM)
+        chunks = hybrid_corpus()
+        store.upsert(chunks)
+        vector = chunks[5].vector  # dense favourite: b.md chunk 1
+        assert vector is not None
+        sparse = Bm25Encoder().embed_query("INV-40417")
+        assert INVOICE not in [h.chunk.text for h in store.search(vector, 2)]
+
+        def top(weights: tuple[float, float]) -> str:
+            hits = store.hybrid_search(vector, sparse, 2, weights=weights, candidates=2)
+            return hits[0].chunk.text
+
+        assert top((2.0, 1.0)) == chunks[5].text
+        assert top((1.0, 2.0)) == INVOICE
+
+    def test_hybrid_applies_filters(self, store: VectorStore) -> None:
+        store.create_collection(DIM)
+        store.upsert(hybrid_corpus())
+        query = "invoice INV-40417"
+        vector, sparse = fake_vector(query), Bm25Encoder().embed_query(query)
+        only_b = SearchFilter(sources=("b.md",))
+        hits = store.hybrid_search(vector, sparse, 8, only_b)
+        assert len(hits) == 4
+        assert {h.chunk.source for h in hits} == {"b.md"}
+        assert store.hybrid_search(vector, sparse, 3, SearchFilter(sources=("no.md",))) == []
+
+    def test_hybrid_refuses_bad_fusion(self, store: VectorStore) -> None:
+        store.create_collection(DIM)
+        sparse = Bm25Encoder().embed_query("x")
+        with pytest.raises(ConfigError, match="rrf, dbsf"):
+            store.hybrid_search(fake_vector("q"), sparse, 3, fusion="max")
+        with pytest.raises(ConfigError, match="use rrf"):
+            store.hybrid_search(fake_vector("q"), sparse, 3, fusion="dbsf", weights=(1, 2))
+        with pytest.raises(ConfigError, match="not all 0"):
+            store.hybrid_search(fake_vector("q"), sparse, 3, weights=(0, 0))
+
+    def test_hybrid_without_collection_raises(self, store: VectorStore) -> None:
+        sparse = Bm25Encoder().embed_query("x")
+        with pytest.raises(StoreError, match="does not exist"):
+            store.hybrid_search(fake_vector("q"), sparse, 3)
+
+    def test_bad_sparse_vector_raises(self, store: VectorStore) -> None:
+        store.create_collection(DIM)
+        chunk = replace(make_chunks("a.md", n=1)[0], sparse=SparseVec((1, 2), (0.5,)))
+        with pytest.raises(StoreError, match="2 indices but 1 values"):
+            store.upsert([chunk])
+
     def test_unopened_store_raises(self, store_factory: Callable[[], VectorStore]) -> None:
         with pytest.raises(StoreError, match="not open"):
             store_factory().count()
@@ -329,3 +411,32 @@ def test_server_constructor_does_no_io() -> None:
     assert "k'" not in repr(store)
     with pytest.raises(ConfigError):
         ServerStore("http://127.0.0.1:1", location=":memory:")
+
+
+# Collections made before hybrid search (dense vectors only)
+
+
+def test_edge_without_sparse_vectors_refuses_hybrid(tmp_path: Path) -> None:
+    from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeVectorParams
+
+    folder = tmp_path / "old"
+    config = EdgeConfig(vectors={"dense": EdgeVectorParams(size=DIM, distance=Distance.Cosine)})
+    EdgeShard.create(str(folder), config).close()
+    with EdgeStore(folder, collection="old") as store:
+        store.upsert(with_sparse(make_chunks("a.md")))
+        assert store.count() == 3
+        with pytest.raises(ConfigError, match="'old' has no sparse vectors"):
+            store.hybrid_search(fake_vector("q"), Bm25Encoder().embed_query("a"), 3)
+
+
+def test_server_without_sparse_vectors_refuses_hybrid() -> None:
+    from qdrant_client import models
+
+    with ServerStore(location=":memory:", collection="old") as store:
+        assert store._client is not None
+        params = models.VectorParams(size=DIM, distance=models.Distance.COSINE)
+        store._client.create_collection("old", vectors_config={"dense": params})
+        store.upsert(with_sparse(make_chunks("a.md")))
+        assert store.count() == 3
+        with pytest.raises(ConfigError, match="'old' has no sparse vectors"):
+            store.hybrid_search(fake_vector("q"), Bm25Encoder().embed_query("a"), 3)
