@@ -13,11 +13,8 @@ import typer
 from rag.cli_options import CHUNKING, LLM, MODEL, RERANK, RETRIEVAL, STORE, TOP_K, command
 from rag.config import (
     ChunkingConfig,
-    EmbedderConfig,
     LLMConfig,
     RAGConfig,
-    RerankConfig,
-    RetrievalConfig,
     StoreConfig,
 )
 from rag.errors import RagError
@@ -55,9 +52,7 @@ def _pages(span: tuple[int, int] | None, prefix: str) -> str:
 @command(app, CHUNKING, MODEL, STORE)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
-    chunking_config: ChunkingConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     json_out: Json = False,
 ) -> None:
     """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
@@ -67,7 +62,6 @@ def ingest(
     from rag.sdk import RAG
     from rag.serialize import file_line, ingest_json
 
-    config = RAGConfig(store=store_config, embedder=embedder_config, chunking=chunking_config)
     files, missing = collect_files(paths)
     with (
         RAG(config) as rag,
@@ -95,9 +89,7 @@ def ingest(
 @command(app, CHUNKING, MODEL, STORE)
 def chunks(
     file: Annotated[Path, typer.Argument(help="The file to preview.")],
-    chunking_config: ChunkingConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     vectors: Annotated[bool, typer.Option("--vectors", help="Include the chunk vectors.")] = False,
     json_out: Json = False,
 ) -> None:
@@ -105,7 +97,6 @@ def chunks(
     from rag.sdk import RAG
     from rag.serialize import chunk_json
 
-    config = RAGConfig(store=store_config, embedder=embedder_config, chunking=chunking_config)
     with RAG(config) as rag:
         result = rag.chunks(file, vectors=vectors)
     if json_out:
@@ -122,11 +113,7 @@ def chunks(
 @command(app, TOP_K, RETRIEVAL, RERANK, MODEL, STORE)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    top_k: int,
-    retrieval_config: RetrievalConfig,
-    rerank_config: RerankConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     source: Sources = None,
     doc_id: DocIds = None,
     json_out: Json = False,
@@ -135,14 +122,8 @@ def search(
     from rag.sdk import RAG
     from rag.serialize import hit_json
 
-    config = RAGConfig(
-        store=store_config,
-        embedder=embedder_config,
-        retrieval=retrieval_config,
-        rerank=rerank_config,
-    )
     with RAG(config) as rag:
-        hits = rag.search(query, top_k, _filter(source, doc_id))
+        hits = rag.search(query, config.top_k, _filter(source, doc_id))
     if json_out:
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
         return
@@ -155,12 +136,7 @@ def search(
 @command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
-    top_k: int,
-    retrieval_config: RetrievalConfig,
-    rerank_config: RerankConfig,
-    llm_config: LLMConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     source: Sources = None,
     doc_id: DocIds = None,
     json_out: Json = False,
@@ -169,15 +145,8 @@ def ask(
     from rag.sdk import RAG
     from rag.serialize import answer_json
 
-    config = RAGConfig(
-        store=store_config,
-        embedder=embedder_config,
-        llm=llm_config,
-        retrieval=retrieval_config,
-        rerank=rerank_config,
-    )
     with RAG(config) as rag:
-        stream = rag.stream(question, top_k, _filter(source, doc_id))
+        stream = rag.stream(question, config.top_k, _filter(source, doc_id))
         for delta in stream:
             if not json_out:
                 typer.echo(delta, nl=False)
@@ -197,13 +166,13 @@ def ask(
 @command(app, STORE)
 def delete(
     document: Annotated[str, typer.Argument(help="A document id or the path it was read from.")],
-    store_config: StoreConfig,
+    config: RAGConfig,
     json_out: Json = False,
 ) -> None:
     """Remove a document and all its chunks; exits 1 when nothing matched."""
     from rag.sdk import RAG
 
-    with RAG(RAGConfig(store=store_config)) as rag:
+    with RAG(config) as rag:
         doc = rag.resolve_document(document) if rag.store.exists() else document
         deleted = rag.delete(document)
     if json_out:
@@ -216,12 +185,12 @@ def delete(
 
 
 @command(app, STORE)
-def stats(store_config: StoreConfig, json_out: Json = False) -> None:
+def stats(config: RAGConfig, json_out: Json = False) -> None:
     """Show the collection's documents, chunk count and settings."""
     from rag.sdk import RAG
     from rag.serialize import document_json
 
-    with RAG(RAGConfig(store=store_config)) as rag:
+    with RAG(config) as rag:
         summary = rag.stats()
         docs = [document_json(d) for d in rag.documents()]
     if json_out:
@@ -263,11 +232,9 @@ def ui(
         raise typer.Exit(code)
 
 
-@command(app, LLM, MODEL, STORE)
+@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def serve(
-    llm_config: LLMConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     token: Annotated[
@@ -291,7 +258,7 @@ def serve(
     from rag.api import create_app
     from rag.sdk import RAG
 
-    config = RAGConfig(store=store_config, embedder=embedder_config, llm=llm_config)
+    store_config = config.store
     with ExitStack() as stack:
         rag = stack.enter_context(RAG(config))
         # open the store and load the model now: failures show before serving, not per request
@@ -318,12 +285,7 @@ def batch(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Answers file; an existing one is resumed.")
     ],
-    top_k: int,
-    retrieval_config: RetrievalConfig,
-    rerank_config: RerankConfig,
-    llm_config: LLMConfig,
-    embedder_config: EmbedderConfig,
-    store_config: StoreConfig,
+    config: RAGConfig,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Questions answered at once.")
     ] = 4,
@@ -342,13 +304,6 @@ def batch(
 
     fmt = output_format(output, out_format)
     rows = read_questions(questions)
-    config = RAGConfig(
-        store=store_config,
-        embedder=embedder_config,
-        llm=llm_config,
-        retrieval=retrieval_config,
-        rerank=rerank_config,
-    )
     with (
         RAG(config) as rag,
         tqdm(total=len(rows), unit="q", file=sys.stderr, desc="batch") as bar,
@@ -365,7 +320,7 @@ def batch(
             output,
             fmt=fmt,
             workers=workers,
-            k=top_k,
+            k=config.top_k,
             on_start=lambda skipped: bar.reset(len(rows) - skipped) if skipped else None,
             on_record=progress,
         )
@@ -398,11 +353,7 @@ def evaluate(
     folder: Annotated[
         Path, typer.Argument(help="FinanceBench-style (pdfs/ + questions.jsonl) or BEIR folder.")
     ],
-    chunking_config: ChunkingConfig,
-    retrieval_config: RetrievalConfig,
-    rerank_config: RerankConfig,
-    llm_config: LLMConfig,
-    embedder_config: EmbedderConfig,
+    config: RAGConfig,
     k: Annotated[int, typer.Option("-k", help="Chunks retrieved per query (>= 10).")] = 10,
     every: Annotated[
         int, typer.Option("--every", help="Use every N-th document and its queries.")
@@ -420,22 +371,15 @@ def evaluate(
     from rag.evaluation import evaluate as run_eval
     from rag.serialize import eval_json
 
-    modes = [m.strip() for m in compare.split(",")] if compare else [chunking_config.mode]
-    encoder = TransformerEncoder(embedder_config).load()
+    modes = [m.strip() for m in compare.split(",")] if compare else [config.chunking.mode]
+    encoder = TransformerEncoder(config.embedder).load()
     reports = []
     for mode in modes:
-        chunking = ChunkingConfig.model_validate({**chunking_config.model_dump(), "mode": mode})
-        config = RAGConfig(
-            embedder=embedder_config,
-            chunking=chunking,
-            retrieval=retrieval_config,
-            rerank=rerank_config,
-            llm=llm_config,
-        )
+        chunking = ChunkingConfig.model_validate({**config.chunking.model_dump(), "mode": mode})
         with tqdm(unit="file", file=sys.stderr, desc=f"eval {mode}") as bar:
             reports.append(
                 run_eval(
-                    config,
+                    config.model_copy(update={"chunking": chunking}),
                     folder,
                     k=k,
                     every=every,

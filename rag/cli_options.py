@@ -290,24 +290,37 @@ _CONFIG_FILE = inspect.Parameter(
 def command(
     app: typer.Typer, *groups: OptionGroup, name: str | None = None
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Register a command that takes ``groups``' options and receives their settings."""
+    """Register a command that takes ``groups``' options.
+
+    The command receives each group's section under the group's target name when it has such
+    a parameter, and, when it has a ``config`` parameter, the whole ``RAGConfig``: the file and
+    environment settings with every given flag laid over them.
+    """
 
     def decorate(func: Callable[..., Any]) -> Any:
         signature = inspect.signature(func, eval_str=True)
-        targets = {group.target for group in groups}
-        own = [p for p in signature.parameters.values() if p.name not in targets]
+        injected = {group.target for group in groups} | {"config"}
+        own = [p for p in signature.parameters.values() if p.name not in injected]
         parameters = [
             *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
             *(option for group in groups for option in group.options),
             _CONFIG_FILE,
         ]
 
+        wants_config = "config" in signature.parameters
+
         @functools.wraps(func)
         def wrapper(**values: Any) -> Any:
             base = load_config(values.pop(_CONFIG_FILE.name))
+            merged = base
             for group in groups:
                 own_values = {o.name: values.pop(o.name) for o in group.options}
-                values[group.target] = group.settings(base, own_values)
+                section = group.settings(base, own_values)
+                merged = merged.model_copy(update={group.section: section})
+                if group.target in signature.parameters:
+                    values[group.target] = section
+            if wants_config:
+                values["config"] = merged
             return func(**values)
 
         wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
