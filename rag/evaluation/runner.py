@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,20 @@ def evaluate(
     encoder: TokenEmbedder | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     on_query: Callable[[], None] | None = None,
+    keep: Path | None = None,
 ) -> EvalReport:
     """Evaluate ``config``'s retrieval on ``folder`` in a temporary embedded collection.
 
-    ``k`` is how many chunks each query retrieves (at least 10, for the @10 metrics).
+    ``k`` is how many chunks each query retrieves (at least 10, for the @10 metrics). With
+    ``keep``, the collection and corpus live in that folder instead and outlast the call, so a
+    second evaluation with other retrieval settings finds the documents unchanged and only asks
+    the queries again (its ingest seconds and tokens then count only what was new).
     """
     from rag.sdk import RAG
 
-    with tempfile.TemporaryDirectory(prefix="laterag-eval-") as scratch:
-        evalset = load_eval_set(folder, every=every, work_dir=Path(scratch) / "corpus")
-        store = StoreConfig(path=Path(scratch) / "store", collection="eval")
+    with _work_dir(keep) as scratch:
+        evalset = load_eval_set(folder, every=every, work_dir=scratch / "corpus")
+        store = StoreConfig(path=scratch / "store", collection="eval")
         with RAG(config.model_copy(update={"store": store}), encoder=encoder) as rag:
             started = time.perf_counter()
             report = rag.ingest(evalset.documents, on_result=on_result)
@@ -96,3 +101,13 @@ def evaluate(
         settings=settings,
         failed=tuple(f.error or f.path for f in report.failed),
     )
+
+
+@contextmanager
+def _work_dir(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="laterag-eval-") as scratch:
+        yield Path(scratch)
