@@ -88,7 +88,7 @@ def main() -> None:
     print("|---|---|---|" + "---|" * (len(COLUMNS) + 3))
     for setting in args.settings.split(","):
         mode, size = setting.split(":")
-        chunking = ChunkingConfig(mode=mode, chunk_size=int(size), chunker=args.chunker)  # type: ignore[arg-type]
+        chunking = ChunkingConfig(mode=mode, chunk_size=int(size), chunker=args.chunker)
         keep = args.keep / f"{mode}-{size}-{args.chunker}-every{args.every}"
         ingest = ""
         for variant in variants:
