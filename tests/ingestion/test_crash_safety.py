@@ -1,0 +1,271 @@
+"""An ingest killed at any moment and run again ends exactly like a clean run.
+
+The kill test runs the real ``rag ingest`` in a subprocess and SIGKILLs it at points it
+observes from outside (a progress line, a pending row in the manifest, a random delay).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingestion.chunk_builder import ChunkBuilder
+from ingestion.manifest import Entry, manifest_for
+from ingestion.pipeline import Ingestor
+from rag import RAG, ChunkingConfig, RAGConfig, StoreConfig
+from rag.encoders import TransformerEncoder
+from rag.errors import StoreError
+from rag.stores.edge import EdgeStore
+from rag.types import Chunk, document_id
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
+CHUNKING = ChunkingConfig(chunk_size=32)
+Snapshot = tuple[list[tuple[str, str, str]], list[str]]
+
+
+def make_corpus(folder: Path) -> Path:
+    """The sample docs, three short notes and one long manual of many chunks."""
+    folder.mkdir()
+    for doc in EXAMPLES.iterdir():
+        (folder / doc.name).write_bytes(doc.read_bytes())
+    for n in range(1, 4):
+        (folder / f"notes-{n}.txt").write_text(
+            f"Meeting note {n}. The team agreed on item {n * 7} of the plan. "
+            f"Follow-up owner is person {n}; the deadline is week {n + 10}.\n"
+        )
+    lines = [
+        f"Section {i}: the machine part {i} must be checked every {i % 9 + 1} days "
+        f"and replaced after {i * 13} hours of use."
+        for i in range(1, 61)
+    ]
+    (folder / "manual.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def rag_config(store: Path) -> RAGConfig:
+    return RAGConfig(store=StoreConfig(path=store, collection="docs"), chunking=CHUNKING)
+
+
+def snapshot(rag: RAG) -> Snapshot:
+    """Every stored chunk as (id, source, text) and every point id, both sorted."""
+    store = rag.store
+    total = store.count()
+    hits = store.search(np.ones(rag.encoder.dim, dtype=np.float32), k=total + 10)
+    chunks = sorted((h.chunk.id, h.chunk.source, h.chunk.text) for h in hits)
+    ids = sorted(i for doc in rag.documents() for i in store.chunk_ids(doc.doc_id))
+    assert len(chunks) == len(ids) == total
+    return chunks, ids
+
+
+def ingest_and_snapshot(
+    store: Path, corpus: Path, encoder: TransformerEncoder
+) -> tuple[Snapshot, list[Entry]]:
+    with RAG(rag_config(store), encoder=encoder) as rag:
+        report = rag.ingest([corpus])
+        assert not report.failed
+        return snapshot(rag), list(rag.manifest.entries())
+
+
+class Ingest:
+    """``rag ingest`` in a subprocess, with its progress lines readable as they come."""
+
+    def __init__(self, corpus: Path, store: Path) -> None:
+        command = [sys.executable, "-m", "rag.cli", "ingest", str(corpus)]
+        command += ["--store", str(store), "--collection", "docs", "--chunk-size", "32"]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def wait_for_lines(self, count: int, timeout: float = 300) -> None:
+        """Return once ``count`` files have been reported ingested."""
+        seen, deadline = 0, time.monotonic() + timeout
+        while seen < count:
+            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            # tqdm redraws its bar with carriage returns on the same line as the result
+            seen += any(part.lstrip().startswith("ingested") for part in line.split("\r"))
+
+    def kill(self) -> None:
+        """SIGKILL the ingest; fail if it had already finished."""
+        self.process.send_signal(signal.SIGKILL)
+        code = self.process.wait(timeout=60)
+        assert code == -signal.SIGKILL, "the ingest finished before it could be killed"
+
+
+def pending_paths(manifest: Path) -> list[str]:
+    """The sources the manifest shows as being written right now."""
+    try:
+        with sqlite3.connect(f"file:{manifest}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT pending FROM sources WHERE pending IS NOT NULL")
+            return [str(row[0]) for row in rows]
+    except sqlite3.Error:
+        return []  # not created yet, or busy
+
+
+def wait_for_pending(manifest: Path, name: str, ingest: Ingest, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(name in row for row in pending_paths(manifest)):
+        assert ingest.process.poll() is None, "the ingest ended before writing " + name
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
+    tmp_path: Path, encoder: TransformerEncoder
+) -> None:
+    corpus = make_corpus(tmp_path / "corpus")
+    clean, clean_entries = ingest_and_snapshot(tmp_path / "clean", corpus, encoder)
+    assert len(clean_entries) == 7 and len(clean[1]) > 50
+
+    seed = random.randrange(1000)
+    delay = random.Random(seed).uniform(0.0, 0.4)
+
+    def after_first_file(ingest: Ingest, store: Path) -> None:
+        ingest.wait_for_lines(1)
+
+    def in_the_middle_of_the_manual(ingest: Ingest, store: Path) -> None:
+        wait_for_pending(store / "docs.manifest.sqlite3", "manual.txt", ingest)
+
+    def at_a_random_delay(ingest: Ingest, store: Path) -> None:
+        ingest.wait_for_lines(2)
+        time.sleep(delay)
+
+    kill_points: Sequence[Callable[[Ingest, Path], None]] = (
+        after_first_file,
+        in_the_middle_of_the_manual,
+        at_a_random_delay,
+    )
+    whole = {e.doc_id: sorted(e.chunk_ids) for e in clean_entries}
+    manual = document_id(str((corpus / "manual.txt").resolve()))
+    for when in kill_points:
+        # The manual's write takes milliseconds: retry until the kill lands inside it.
+        for attempt in range(3):
+            store = tmp_path / f"{when.__name__}-{attempt}"
+            ingest = Ingest(corpus, store)
+            try:
+                when(ingest, store)
+                ingest.kill()
+            finally:
+                if ingest.process.poll() is None:
+                    ingest.process.kill()
+                    ingest.process.wait()
+            caught = any("manual.txt" in p for p in pending_paths(store / "docs.manifest.sqlite3"))
+            with RAG(rag_config(store), encoder=encoder) as rag:
+                # Opening recovers: every document is whole or absent, none half visible.
+                for doc_id, ids in whole.items():
+                    assert sorted(rag.store.chunk_ids(doc_id)) in ([], ids), when.__name__
+                assert rag.manifest.unfinished() == []
+                if caught:
+                    assert rag.store.chunk_ids(manual) == []
+            again, entries = ingest_and_snapshot(store, corpus, encoder)
+            assert again == clean, f"killed {when.__name__} (seed {seed})"
+            assert entries == clean_entries, f"killed {when.__name__} (seed {seed})"
+            if caught or when is not in_the_middle_of_the_manual:
+                break
+        else:
+            pytest.fail("three kills all missed the manual's write")
+
+
+class FailingStore:
+    """An embedded store whose writes fail on demand, like a full disk or a lost server."""
+
+    def __init__(self, store: EdgeStore, *, fail_upsert: bool, fail_delete: bool) -> None:
+        self._store = store
+        self.fail_upsert = fail_upsert
+        self.fail_delete = fail_delete
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        self._store.upsert(chunks)
+        if self.fail_upsert:
+            raise StoreError("no space left on device")
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        if self.fail_delete:
+            raise StoreError("no space left on device")
+        self._store.delete_points(ids)
+
+
+def texts_of(rag: RAG, doc_id: str) -> set[str]:
+    hits = rag.store.search(np.ones(rag.encoder.dim, dtype=np.float32), k=1000)
+    return {h.chunk.text for h in hits if h.chunk.doc_id == doc_id}
+
+
+@pytest.mark.parametrize("undo_fails", [False, True], ids=["undone-at-once", "undone-on-open"])
+def test_an_edit_interrupted_mid_swap_leaves_the_old_version_whole(
+    tmp_path: Path, docs: Path, encoder: TransformerEncoder, undo_fails: bool
+) -> None:
+    handbook = docs / "handbook.md"
+    doc_id = document_id(str(handbook.resolve()))
+    with RAG(rag_config(tmp_path), encoder=encoder) as rag:
+        rag.ingest([docs])
+        old_texts = texts_of(rag, doc_id)
+        old_ids = rag.store.chunk_ids(doc_id)
+    handbook.write_text(handbook.read_text().replace("18 days", "25 days"))
+
+    folder = EdgeStore(tmp_path / "docs", collection="docs")
+    with folder:
+        failing = FailingStore(folder, fail_upsert=True, fail_delete=undo_fails)
+        builder = ChunkBuilder(encoder, CHUNKING)
+        ingestor = Ingestor(builder, failing, manifest_for(folder))  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="no space left"):
+            ingestor.ingest([handbook])
+        left = [r.doc_id for r in ingestor.manifest.unfinished()]
+        assert left == ([doc_id] if undo_fails else [])
+        ingestor.manifest.close()
+
+    with RAG(rag_config(tmp_path), encoder=encoder) as rag:
+        assert texts_of(rag, doc_id) == old_texts
+        assert sorted(rag.store.chunk_ids(doc_id)) == sorted(old_ids)
+        assert rag.manifest.unfinished() == []
+        assert "18 days" in rag.ask("How many vacation days do new employees get?").text
+        report = rag.ingest([docs])
+        assert (report.count("updated"), report.count("unchanged")) == (1, 2)
+        assert "25 days" in rag.ask("How many vacation days do new employees get?").text
+        assert not set(old_ids) & set(rag.store.chunk_ids(doc_id))
+
+
+def test_a_committed_swap_whose_old_chunks_remain_is_finished_on_open(
+    tmp_path: Path, docs: Path, encoder: TransformerEncoder
+) -> None:
+    handbook = docs / "handbook.md"
+    doc_id = document_id(str(handbook.resolve()))
+    with RAG(rag_config(tmp_path), encoder=encoder) as rag:
+        rag.ingest([handbook])
+        old_ids = rag.store.chunk_ids(doc_id)
+    handbook.write_text(handbook.read_text().replace("18 days", "25 days"))
+    folder = EdgeStore(tmp_path / "docs", collection="docs")
+    with folder:
+        failing = FailingStore(folder, fail_upsert=False, fail_delete=True)
+        ingestor = Ingestor(ChunkBuilder(encoder, CHUNKING), failing, manifest_for(folder))  # type: ignore[arg-type]
+        with pytest.raises(StoreError):
+            ingestor.ingest([handbook])
+        new_ids = ingestor.manifest.entries()[0].chunk_ids
+        ingestor.manifest.close()
+    with RAG(rag_config(tmp_path), encoder=encoder) as rag:
+        assert sorted(rag.store.chunk_ids(doc_id)) == sorted(new_ids)
+        assert not set(old_ids) & set(new_ids)
+        assert rag.ingest([handbook]).count("unchanged") == 1
