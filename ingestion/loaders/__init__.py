@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from ingestion.loaders.content import SNIFF_BYTES, content_mismatch
 from ingestion.loaders.docx import DocxLoader
 from ingestion.loaders.html import HtmlLoader
 from ingestion.loaders.markdown import MarkdownLoader
@@ -12,6 +14,8 @@ from ingestion.loaders.text import TextLoader
 from rag.errors import LoaderError
 from rag.protocols import Loader
 from rag.types import Document
+
+logger = logging.getLogger(__name__)
 
 LOADERS: tuple[Loader, ...] = (
     TextLoader(),
@@ -40,18 +44,33 @@ def loader_for(path: Path) -> Loader:
 
 
 def load_document(path: Path) -> Document:
-    """Read ``path`` into a ``Document`` with the loader for its suffix."""
-    return loader_for(path).load(path)
+    """Read ``path`` into a ``Document`` with the loader for its suffix.
+
+    Every failure is a one-line ``LoaderError`` naming the file: a parser's own exception
+    (a malformed file its library chokes on) is reported too, never raised as is.
+    """
+    loader = loader_for(path)
+    try:
+        return loader.load(path)
+    except LoaderError:
+        raise
+    except Exception as e:  # the batch goes on; the traceback is logged at debug level
+        logger.debug("%s: %s failed", path, type(loader).__name__, exc_info=True)
+        detail = " ".join(str(e).split())[:120]
+        reason = f"{type(e).__name__}: {detail}" if detail else type(e).__name__
+        raise LoaderError(str(path), f"could not be read ({reason})") from e
 
 
 __all__ = [
     "LOADERS",
+    "SNIFF_BYTES",
     "SUPPORTED_EXTENSIONS",
     "DocxLoader",
     "HtmlLoader",
     "MarkdownLoader",
     "PdfLoader",
     "TextLoader",
+    "content_mismatch",
     "load_document",
     "loader_for",
 ]

@@ -6,7 +6,9 @@ import codecs
 import errno
 import hashlib
 import logging
+import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,27 +21,72 @@ logger = logging.getLogger(__name__)
 MAX_REPLACEMENT_SHARE = 0.01
 """Most undecodable characters (as a share of the text) tolerated in a UTF-8 file."""
 
+MB = 1024 * 1024
+
+MAX_FILE_BYTES = 64 * MB
+"""Largest file any loader reads (PDF, DOCX); a larger one is refused before reading."""
+
+MAX_TEXT_FILE_BYTES = 16 * MB
+"""Largest plain-text, Markdown or HTML file read; about four million tokens to embed."""
+
+MAX_TEXT_CHARS = 16 * MB
+"""Most characters of text one document may hold, whatever its format."""
+
 _NEWLINES = re.compile(r"\r\n?")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
-def read_source(path: Path) -> bytes:
-    """Return the bytes of ``path``; raises ``LoaderError`` when missing, unreadable or empty."""
+def read_source(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Return the bytes of ``path``; raises ``LoaderError`` when missing, unreadable or empty.
+
+    Only regular files are read (never a FIFO or a device), and never more than ``max_bytes``.
+    """
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError as e:
-        raise LoaderError(str(path), "file not found") from e
+        reason = "broken symbolic link" if path.is_symlink() else "file not found"
+        raise LoaderError(str(path), reason) from e
     except IsADirectoryError as e:
         raise LoaderError(str(path), "is a directory, not a file") from e
     except PermissionError as e:
         raise LoaderError(str(path), "cannot read file (permission denied)") from e
     except OSError as e:
-        if e.errno == errno.EISDIR:
-            raise LoaderError(str(path), "is a directory, not a file") from e
-        raise LoaderError(str(path), f"cannot read file ({e.strerror or e})") from e
+        raise LoaderError(str(path), _os_reason(e)) from e
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise LoaderError(str(path), "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise LoaderError(str(path), "not a regular file (a pipe, socket or device)")
+        if info.st_size > max_bytes:
+            raise LoaderError(str(path), too_large(info.st_size, max_bytes))
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(info.st_size + 1)
+            if len(data) > info.st_size:  # it grows while we read: take the rest, bounded
+                data += file.read(max_bytes + 1 - len(data))
+    except OSError as e:
+        raise LoaderError(str(path), _os_reason(e)) from e
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:  # it grew while we looked
+        raise LoaderError(str(path), too_large(len(data), max_bytes))
     if not data:
         raise LoaderError(str(path), "empty file")
     return data
+
+
+def too_large(size: int, limit: int) -> str:
+    """The reason given for a file of ``size`` bytes over ``limit``."""
+    return f"too large ({size / MB:.1f} MB; the limit is {limit / MB:g} MB)"
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == errno.EISDIR:
+        return "is a directory, not a file"
+    if error.errno == errno.ELOOP:
+        return "cannot read file (symbolic link loop)"
+    return f"cannot read file ({error.strerror or error})"
 
 
 def normalize_newlines(text: str) -> str:
@@ -107,6 +154,12 @@ def build_document(
     """
     if not text.strip():
         raise LoaderError(str(path), no_text_reason)
+    if len(text) > MAX_TEXT_CHARS:
+        raise LoaderError(
+            str(path),
+            f"too much text ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}): "
+            "split the document",
+        )
     source = str(path.resolve())
     meta: dict[str, Any] = {"format": fmt, "name": path.name}
     meta.update((k, v) for k, v in metadata.items() if v is not None)

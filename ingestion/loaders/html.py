@@ -9,7 +9,13 @@ from pathlib import Path
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PageElement
 
-from ingestion.loaders.common import build_document, decode_text, normalize_newlines, read_source
+from ingestion.loaders.common import (
+    MAX_TEXT_FILE_BYTES,
+    build_document,
+    decode_text,
+    normalize_newlines,
+    read_source,
+)
 from rag.types import Document, Heading
 
 DROPPED = frozenset({"script", "style", "noscript", "template", "head", "iframe", "svg"})
@@ -172,7 +178,7 @@ class HtmlLoader:
 
     def load(self, path: Path) -> Document:
         """Read ``path`` into a document with its headings and ``<title>``."""
-        data = read_source(path)
+        data = read_source(path, MAX_TEXT_FILE_BYTES)
         markup = decode_text(path, data, fallback=declared_charset(data))
         soup = BeautifulSoup(markup, "lxml")
         text, headings = html_to_text(soup)

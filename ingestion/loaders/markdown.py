@@ -8,7 +8,13 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ingestion.loaders.common import build_document, decode_text, line_starts, read_source
+from ingestion.loaders.common import (
+    MAX_TEXT_FILE_BYTES,
+    build_document,
+    decode_text,
+    line_starts,
+    read_source,
+)
 from rag.types import Document, Heading
 
 _FRONT_MATTER = re.compile(r"---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", re.DOTALL)
@@ -55,7 +61,7 @@ class MarkdownLoader:
 
     def load(self, path: Path) -> Document:
         """Read ``path`` into a document whose headings index its text."""
-        data = read_source(path)
+        data = read_source(path, MAX_TEXT_FILE_BYTES)
         text = decode_text(path, data)
         headings = find_headings(text)
         title = next((h.title for h in headings if h.level == 1), None)

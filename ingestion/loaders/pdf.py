@@ -8,7 +8,12 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ingestion.loaders.common import build_document, normalize_newlines, read_source
+from ingestion.loaders.common import (
+    MAX_TEXT_CHARS,
+    build_document,
+    normalize_newlines,
+    read_source,
+)
 from rag.errors import LoaderError
 from rag.types import Document
 
@@ -78,7 +83,13 @@ class PdfLoader:
         data = read_source(path)
         pdf = _open(path, data)
         try:
-            pages = [_page(path, pdf, index) for index in range(len(pdf))]
+            pages: list[str] = []
+            chars = 0
+            for index in range(len(pdf)):
+                pages.append(_page(path, pdf, index))
+                chars += len(pages[-1])
+                if chars > MAX_TEXT_CHARS:  # stop extracting early; build_document words it
+                    break
             title = (pdf.get_metadata_value("Title") or "").strip() or None
         finally:
             pdf.close()

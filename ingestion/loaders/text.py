@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.loaders.common import build_document, decode_text, read_source
+from ingestion.loaders.common import (
+    MAX_TEXT_FILE_BYTES,
+    build_document,
+    decode_text,
+    read_source,
+)
 from rag.types import Document
 
 
@@ -15,5 +20,5 @@ class TextLoader:
 
     def load(self, path: Path) -> Document:
         """Read ``path`` into a document without pages or headings."""
-        data = read_source(path)
+        data = read_source(path, MAX_TEXT_FILE_BYTES)
         return build_document(path, data, decode_text(path, data), fmt="text")

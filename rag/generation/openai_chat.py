@@ -15,6 +15,7 @@ from rag.config import LLMConfig
 from rag.errors import ConfigError, GenerationError
 from rag.generation.citations import build_answer, drain, no_hits_answer
 from rag.generation.prompt import build_prompt
+from rag.generation.retry import Attempts, RetryPolicy, acall, call
 from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class _Reading:
     def __init__(self, model: str) -> None:
         self.model = model
         self.parts: list[str] = []
+        self.attempts = Attempts()
         self.produced = False
         self.finish_reason: str | None = None
 
@@ -69,7 +71,14 @@ class _Reading:
 
 
 class OpenAIChatGenerator:
-    """Streams answers from a chat-completions endpoint; the client is made on first use."""
+    """Streams answers from a chat-completions endpoint; the client is made on first use.
+
+    A request that fails before the answer starts (refused connection, timeout, HTTP
+    408/409/429/5xx) is retried ``config.max_retries`` times with exponential backoff and
+    full jitter (``retry.RetryPolicy``), honouring ``Retry-After``; once the endpoint has
+    started streaming, nothing is retried, so no text is ever repeated. The ``openai``
+    client's own retries are off: this is the one policy.
+    """
 
     def __init__(self, config: LLMConfig) -> None:
         if not config.base_url or not config.model:
@@ -77,6 +86,7 @@ class OpenAIChatGenerator:
         self.config = config
         self.name: str = config.model
         self.base_url: str = _safe_url(config.base_url)
+        self.retry = RetryPolicy(config.max_retries, config.retry_base_seconds)
         self._client: openai.OpenAI | None = None
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.AsyncOpenAI
@@ -95,7 +105,7 @@ class OpenAIChatGenerator:
             "base_url": self.config.base_url,
             "api_key": self._api_key(),
             "timeout": self.config.timeout,
-            "max_retries": self.config.max_retries,
+            "max_retries": 0,  # retried by ``self.retry``, which counts the attempts
         }
 
     def _openai(self) -> openai.OpenAI:
@@ -132,19 +142,23 @@ class OpenAIChatGenerator:
             body = body.get("message") or ""
         return self._redact(str(body)) if body else ""
 
-    def _error(self, err: Exception, *, midstream: bool = False) -> GenerationError:
+    def _error(
+        self, err: Exception, *, midstream: bool = False, attempts: int = 1
+    ) -> GenerationError:
         """Translate an ``openai`` or stream-parsing failure into a one-line GenerationError."""
         import openai
 
         where = f"LLM endpoint {self.base_url}"
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        after = f" after {attempts} attempts" if attempts > 1 else ""
         if isinstance(err, openai.APITimeoutError):
-            return GenerationError(f"{where} timed out after {self.config.timeout:g}s")
+            return GenerationError(f"{where} timed out after {self.config.timeout:g}s{tries}")
         if isinstance(err, openai.APIConnectionError):
             if midstream:
                 return GenerationError(
                     f"{where} dropped the connection in the middle of the answer"
                 )
-            return GenerationError(f"{where} unreachable")
+            return GenerationError(f"{where} unreachable{tries}")
         if isinstance(err, openai.APIStatusError):
             code = err.status_code
             if code in (401, 403):
@@ -153,11 +167,11 @@ class OpenAIChatGenerator:
                     f"{where} refused the API key (HTTP {code}): check the key", status_code=code
                 )
             if code == 429:
-                message = f"{where} rate limited the request (HTTP 429); try again later"
+                message = f"{where} rate limited the request (HTTP 429{after}); try again later"
             elif code >= 500:
-                message = f"{where} failed with a server error (HTTP {code})"
+                message = f"{where} failed with a server error (HTTP {code}{after})"
             else:
-                message = f"{where} rejected the request (HTTP {code})"
+                message = f"{where} rejected the request (HTTP {code}{after})"
             detail = self._detail(err)
             return GenerationError(f"{message}: {detail}" if detail else message, status_code=code)
         if isinstance(err, openai.APIError):
@@ -191,9 +205,20 @@ class OpenAIChatGenerator:
             yield
         except openai.APIStatusError as err:
             # Not chained: the response body it carries may echo the key.
-            raise self._error(err) from None
+            raise self._error(err, attempts=reading.attempts.count) from None
         except (openai.OpenAIError, ValueError, AttributeError) as err:
-            raise self._error(err, midstream=reading.produced) from err
+            attempts = reading.attempts.count
+            raise self._error(err, midstream=reading.produced, attempts=attempts) from err
+
+    def _create(self, request: dict[str, Any], reading: _Reading) -> Any:
+        """Open the streamed completion, retrying failures before it starts."""
+        client = self._openai()
+        return call(
+            lambda: client.chat.completions.create(**request),
+            self.retry,
+            reading.attempts,
+            what=f"LLM request to {self.base_url}",
+        )
 
     def _answer(self, question: str, hits: Sequence[Hit], reading: _Reading) -> Answer:
         reading.warn_if_cut()
@@ -213,7 +238,7 @@ class OpenAIChatGenerator:
         reading = _Reading(self.name)
         with self._errors(reading):
             request = self._prompt_request(question, hits)
-            stream = self._openai().chat.completions.create(**request)
+            stream = self._create(request, reading)
             try:
                 for chunk in stream:
                     yield from reading.read(chunk)
@@ -233,7 +258,13 @@ class OpenAIChatGenerator:
         reading = _Reading(self.name)
         with self._errors(reading):
             request = self._prompt_request(question, hits)
-            stream = await self._async_openai().chat.completions.create(**request)
+            client = self._async_openai()
+            stream = await acall(
+                lambda: client.chat.completions.create(**request),
+                self.retry,
+                reading.attempts,
+                what=f"LLM request to {self.base_url}",
+            )
             try:
                 async for chunk in stream:
                     for delta in reading.read(chunk):
@@ -253,7 +284,7 @@ class OpenAIChatGenerator:
         """
         reading = _Reading(self.name)
         with self._errors(reading):
-            stream = self._openai().chat.completions.create(**self._request(messages))
+            stream = self._create(self._request(messages), reading)
             try:
                 for chunk in stream:
                     reading.read(chunk)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import ctypes
 import hashlib
 import os
 import random
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import docx
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 import pytest
+from hostile_corpus import encrypted_pdf, pdf_bytes, text_pdf
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,8 +23,12 @@ from ingestion.loaders import (
     MarkdownLoader,
     PdfLoader,
     TextLoader,
+    common,
+    content_mismatch,
     load_document,
 )
+from ingestion.loaders import docx as docx_loader
+from ingestion.loaders import html as html_loader
 from ingestion.loaders.pdf import PAGE_SEPARATOR, join_pages
 from rag.errors import LoaderError, RagError
 from rag.protocols import Loader
@@ -54,46 +57,8 @@ def load_error(path: Path) -> LoaderError:
 
 def make_pdf(path: Path, pages: list[list[str]]) -> Path:
     """Write a PDF with one text line per string; an empty list makes a blank page."""
-    pdf = pdfium.PdfDocument.new()
-    for lines in pages:
-        page = pdf.new_page(400, 400)
-        for row, line in enumerate(lines):
-            obj = pdfium_c.FPDFPageObj_NewTextObj(pdf.raw, b"Helvetica", ctypes.c_float(12))
-            buffer = ctypes.create_string_buffer((line + "\x00").encode("utf-16-le"))
-            pdfium_c.FPDFText_SetText(obj, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
-            pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 20, 360 - 20 * row)
-            pdfium_c.FPDFPage_InsertObject(page.raw, obj)
-        pdfium_c.FPDFPage_GenerateContent(page.raw)
-        page.close()
-    pdf.save(str(path))
-    pdf.close()
+    path.write_bytes(pdf_bytes(text_pdf(pages)))
     return path
-
-
-def encrypted_pdf() -> bytes:
-    """A one-page PDF whose standard security handler rejects the empty password."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /P -4 /O <%s> /U <%s> >>" % (b"11" * 32, b"22" * 32),
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    file_id = b"<" + b"ab" * 16 + b">"
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [%s %s] >>\n" % (
-        len(objects) + 1,
-        file_id,
-        file_id,
-    )
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def make_docx(path: Path) -> Path:
@@ -197,10 +162,10 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         path.chmod(0)  # root reads anything: then fake the refusal instead
     else:
 
-        def refuse(self: Path) -> bytes:
-            raise PermissionError(13, "Permission denied", str(self))
+        def refuse(file: object, *args: object, **kwargs: object) -> int:
+            raise PermissionError(13, "Permission denied", str(file))
 
-        monkeypatch.setattr(Path, "read_bytes", refuse)
+        monkeypatch.setattr(os, "open", refuse)
     try:
         assert load_error(path).reason == "cannot read file (permission denied)"
     finally:
@@ -448,3 +413,75 @@ def test_loaders_can_be_used_directly(tmp_path: Path) -> None:
     assert TextLoader().load(path).headings == ()
     assert MarkdownLoader().load(path).headings[0].title == "Heading"
     assert HtmlLoader().load(write(tmp_path, "x.html", "<p>hi</p>")).text == "hi"
+
+
+# ---------------------------------------------------------------- bounds and odd files
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.txt")
+    reason = load_error(tmp_path / "pipe.txt").reason
+    assert reason == "not a regular file (a pipe, socket or device)"
+
+
+def test_a_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.md"
+    with open(path, "wb") as out:
+        out.truncate(common.MAX_TEXT_FILE_BYTES + 1)
+    assert load_error(path).reason == "too large (16.0 MB; the limit is 16 MB)"
+    pdf = tmp_path / "huge.pdf"
+    with open(pdf, "wb") as out:
+        out.truncate(common.MAX_FILE_BYTES + 1)
+    assert load_error(pdf).reason == "too large (64.0 MB; the limit is 64 MB)"
+
+
+def test_too_much_text_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "MAX_TEXT_CHARS", 10)
+    reason = load_error(write(tmp_path, "long.txt", "eleven char")).reason
+    assert reason == "too much text (11 characters; the limit is 10): split the document"
+
+
+def test_a_docx_that_unpacks_too_far_is_refused_before_unpacking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = docx.Document()
+    document.add_paragraph("all work and no play " * 100_000)  # 2 MB of XML, zipped small
+    path = tmp_path / "report.docx"
+    document.save(str(path))
+    monkeypatch.setattr(docx_loader, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    opened: list[object] = []
+    monkeypatch.setattr(docx, "Document", lambda *a: opened.append(a))
+    reason = load_error(path).reason
+    assert reason.startswith("unpacks to ") and reason.endswith("over the 1 MB limit (a zip bomb?)")
+    assert opened == []
+
+
+def test_a_parser_crash_becomes_a_one_line_loader_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(soup: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded\nwhile parsing")
+
+    monkeypatch.setattr(html_loader, "html_to_text", explode)
+    reason = load_error(write(tmp_path, "page.html", "<p>hi</p>")).reason
+    assert (
+        reason
+        == "could not be read (RecursionError: maximum recursion depth exceeded while parsing)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "reason"),
+    [
+        ("a.pdf", b"%PDF-1.7\n", None),
+        ("a.pdf", b"GIF89a", "content is not a PDF (no %PDF- header)"),
+        ("a.docx", b"PK\x03\x04rest", None),
+        ("a.docx", b"%PDF-", "content is not a DOCX (not a zip)"),
+        ("a.md", "Größe 😀".encode(), None),
+        ("a.txt", codecs.BOM_UTF16_LE + "hi".encode("utf-16-le"), None),
+        ("a.html", b"\x00\x01binary", "content is binary, not text"),
+        ("a.txt", b"", None),
+    ],
+)
+def test_content_mismatch(name: str, head: bytes, reason: str | None) -> None:
+    assert content_mismatch(name, head) == reason

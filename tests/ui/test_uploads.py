@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fake_upload import FakeUpload
 
 from rag.config import StoreConfig
 from ui.uploads import MAX_NAME_CHARS, safe_filename, save_uploads, upload_folder
-
-
-@dataclass
-class FakeUpload:
-    name: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def getvalue(self) -> bytes:
-        return self.data
 
 
 @pytest.mark.parametrize(
