@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ingestion.chunkers import make_chunker
 from ingestion.embedding import ChunkVectorizer, LateChunker, NaiveChunker
 from ingestion.embedding import token_spans as map_spans
+from ingestion.embedding.late import Plan, Unit
+from ingestion.embedding.window_cache import WindowCache
 from rag.config import ChunkingConfig
 from rag.encoders.sparse import Bm25Encoder
-from rag.errors import ConfigError
+from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import SparseEncoder, TokenEmbedder
-from rag.types import Chunk, Document, Tokens
+from rag.types import Chunk, Document, Span, Tokens
+
+LOOKAHEAD_TOKENS = 32_768
+"""Window tokens gathered across documents before they run, sorted by length, in batches."""
+
+Built = tuple[Document, "list[Chunk] | EmbeddingError"]
+"""A document with its chunks, or the reason it could not be embedded."""
+
+
+@dataclass(eq=False)
+class _Pending:
+    doc: Document
+    char_spans: list[Span]
+    plan: Plan | None = None
+    error: EmbeddingError | None = None
 
 
 class _MemoTokenizer:
@@ -32,7 +53,8 @@ class _MemoTokenizer:
 class ChunkBuilder:
     """Chunks documents and embeds the chunks with one encoder and one set of settings.
 
-    Embedded chunks also get a sparse vector from ``sparse_encoder`` (BM25 by default).
+    Embedded chunks also get a sparse vector from ``sparse_encoder`` (BM25 by default), and
+    ``access``, the reader tags of ``rag.access`` (None: public), in their metadata.
     """
 
     def __init__(
@@ -40,16 +62,23 @@ class ChunkBuilder:
         encoder: TokenEmbedder,
         settings: ChunkingConfig,
         sparse_encoder: SparseEncoder | None = None,
+        *,
+        access: list[str] | None = None,
+        cache: WindowCache | None = None,
     ) -> None:
         self.encoder = encoder
         self.settings = settings
+        self.access = list(access) if access else None
         self.sparse_encoder = sparse_encoder or Bm25Encoder()
         self._tokenizer = _MemoTokenizer(encoder)
         self._chunker = make_chunker(settings.chunker, self._tokenizer, settings.chunk_size)
         self._vectorizer: ChunkVectorizer
         if settings.mode == "late":
             self._vectorizer = LateChunker(
-                encoder, overlap=settings.overlap, special_tokens=settings.special_tokens
+                encoder,
+                overlap=settings.overlap,
+                special_tokens=settings.special_tokens,
+                cache=cache,
             )
         else:
             self._vectorizer = NaiveChunker(encoder)
@@ -77,20 +106,106 @@ class ChunkBuilder:
             info["window"] = self._vectorizer.window
             info["overlap"] = self._vectorizer.overlap
             info["special_tokens"] = self.settings.special_tokens
+        info["access"] = self.access  # compared on re-ingest, so a changed rule is applied
         return info
 
     def build(self, doc: Document, *, vectors: bool = True) -> list[Chunk]:
         """Return the document's chunks, embedded unless ``vectors`` is False."""
+        if vectors:
+            ((_, built),) = self.build_many([doc])
+            if isinstance(built, EmbeddingError):
+                raise built
+            return built
         char_spans = self._chunker.split(doc)
         if not char_spans:
             return []
         tokens = self._tokenizer.tokenize(doc.text)
-        if vectors:
-            token_spans, matrix = self._vectorizer.vectorize(doc.text, tokens, char_spans)
-        else:
-            token_spans, matrix = map_spans(tokens.offsets, char_spans), None
+        return self._chunks(doc, char_spans, map_spans(tokens.offsets, char_spans), None)
+
+    def build_many(
+        self, docs: Iterable[Document], *, lookahead_tokens: int = LOOKAHEAD_TOKENS
+    ) -> Iterator[Built]:
+        """Embed documents, sharing forward passes between them; yield each in input order.
+
+        Each yielded document comes with its chunks (empty when it has no text) or the
+        ``EmbeddingError`` that stopped it. ``docs`` is read lazily: at most about
+        ``lookahead_tokens`` of window tokens wait beyond the document being embedded.
+        """
+        pending: deque[_Pending] = deque()
+        queue: deque[Unit] = deque()
+        queued = 0
+        for doc in docs:
+            item = self._plan(doc)
+            pending.append(item)
+            if item.plan is not None:
+                queue.extend((item.plan, i) for i in range(len(item.plan.sizes)))
+                queued += sum(item.plan.sizes)
+            while queued >= lookahead_tokens:
+                queued -= self._run(queue, pending, lookahead_tokens)
+                yield from self._ready(pending)
+            yield from self._ready(pending)
+        while queue:
+            self._run(queue, pending, lookahead_tokens)
+            yield from self._ready(pending)
+        yield from self._ready(pending)
+
+    def _plan(self, doc: Document) -> _Pending:
+        try:
+            char_spans = self._chunker.split(doc)
+            item = _Pending(doc, char_spans)
+            if char_spans:
+                tokens = self._tokenizer.tokenize(doc.text)
+                item.plan = self._vectorizer.plan(doc.text, tokens, char_spans)
+        except EmbeddingError as e:
+            return _Pending(doc, [], error=e)
+        return item
+
+    def _run(self, queue: deque[Unit], pending: deque[_Pending], budget: int) -> int:
+        """Run units from the front of ``queue`` up to ``budget`` tokens; return the tokens."""
+        units: list[Unit] = []
+        size = 0
+        while queue and (not units or size + queue[0][0].sizes[queue[0][1]] <= budget):
+            unit = queue.popleft()
+            units.append(unit)
+            size += unit[0].sizes[unit[1]]
+        try:
+            self._vectorizer.run(units)
+        except EmbeddingError as e:
+            failed = {id(plan) for plan, _ in units}
+            for item in pending:
+                if item.plan is not None and id(item.plan) in failed:
+                    item.error, item.plan = e, None
+            kept = [u for u in queue if id(u[0]) not in failed]
+            size += sum(u[0].sizes[u[1]] for u in queue if id(u[0]) in failed)
+            queue.clear()
+            queue.extend(kept)
+        return size
+
+    def _ready(self, pending: deque[_Pending]) -> Iterator[Built]:
+        while pending and (pending[0].plan is None or pending[0].plan.done):
+            item = pending.popleft()
+            if item.error is not None:
+                yield item.doc, item.error
+            elif item.plan is None:
+                yield item.doc, []
+            else:
+                try:
+                    matrix = item.plan.vectors()
+                except EmbeddingError as e:
+                    yield item.doc, e
+                    continue
+                yield item.doc, self._chunks(item.doc, item.char_spans, item.plan.spans, matrix)
+
+    def _chunks(
+        self,
+        doc: Document,
+        char_spans: list[Span],
+        token_spans: list[Span],
+        matrix: np.ndarray | None,
+    ) -> list[Chunk]:
         meta = self.describe()
         texts = [doc.text[start:end] for start, end in char_spans]
+        vectors = matrix is not None
         sparse = self.sparse_encoder.embed_documents(texts) if vectors else [None] * len(texts)
         return [
             Chunk(

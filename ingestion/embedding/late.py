@@ -1,4 +1,9 @@
-"""Chunk vectors: late chunking (one pass over the document) and naive (one pass per chunk)."""
+"""Chunk vectors: late chunking (one pass over the document) and naive (one pass per chunk).
+
+Both split a document's work into units (a macro window, or a chunk) so that units of many
+documents can share forward passes: ``plan`` a document, ``run`` any mix of units, then read
+the plan's ``vectors``.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,81 @@ import numpy as np
 
 from ingestion.embedding.pooling import SpanPooler
 from ingestion.embedding.spans import Window, macro_windows, token_spans
-from rag.errors import ConfigError
+from ingestion.embedding.window_cache import WindowCache
+from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import TokenEmbedder
 from rag.types import Span, Tokens
 
 WINDOWS_PER_CALL = 32
 
 
+class Plan:
+    """One document's pending work: ``sizes[i]`` tokens for unit ``i``; vectors when all ran."""
+
+    def __init__(self, spans: list[Span], sizes: list[int]) -> None:
+        self.spans = spans
+        self.sizes = sizes
+        self._left = len(sizes)
+
+    @property
+    def done(self) -> bool:
+        """True when every unit has run."""
+        return self._left == 0
+
+    def _ran(self, count: int) -> None:
+        self._left -= count
+
+    def vectors(self) -> np.ndarray:
+        """Return each chunk's L2-normalised vector; raises ``EmbeddingError`` before ``done``."""
+        raise NotImplementedError
+
+
+Unit = tuple[Plan, int]
+"""A unit of work: a plan and the index of one of its units."""
+
+
 class ChunkVectorizer(Protocol):
-    """Turns a tokenized document and its chunk spans into token spans and chunk vectors."""
+    """Turns tokenized documents and their chunk spans into token spans and chunk vectors."""
+
+    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> Plan:
+        """Map spans and list the document's units; runs nothing."""
+        ...
+
+    def run(self, units: Sequence[Unit]) -> None:
+        """Embed the given units (of any plans made by this vectorizer) in shared batches."""
+        ...
 
     def vectorize(
         self, text: str, tokens: Tokens, char_spans: Sequence[Span]
     ) -> tuple[list[Span], np.ndarray]:
         """Return each chunk's token span and its L2-normalised vector."""
         ...
+
+
+def _vectorize(
+    vectorizer: ChunkVectorizer, text: str, tokens: Tokens, char_spans: Sequence[Span]
+) -> tuple[list[Span], np.ndarray]:
+    plan = vectorizer.plan(text, tokens, char_spans)
+    units = [(plan, i) for i in range(len(plan.sizes))]
+    for first in range(0, len(units), WINDOWS_PER_CALL):
+        vectorizer.run(units[first : first + WINDOWS_PER_CALL])
+    return plan.spans, plan.vectors()
+
+
+class LatePlan(Plan):
+    """A document's macro windows and the pooler their token states go into."""
+
+    def __init__(self, tokens: Tokens, spans: list[Span], windows: list[Window], dim: int) -> None:
+        super().__init__(spans, [w.end - w.start for w in windows])
+        self.tokens = tokens
+        self.windows = windows
+        self.pooler = SpanPooler(spans, dim)
+
+    def vectors(self) -> np.ndarray:
+        """Each chunk's pooled vector."""
+        if not self.done:
+            raise EmbeddingError(f"{self._left} windows of the document were not run")
+        return self.pooler.vectors()
 
 
 class LateChunker:
@@ -33,7 +98,8 @@ class LateChunker:
     late chunking): every token state is computed with ``overlap`` tokens of left context at
     least and kept once, so no chunk is dropped or truncated. With ``special_tokens="paper"``
     the first chunk also pools the leading special tokens and prefix, the last chunk the
-    trailing ones.
+    trailing ones. With a ``cache``, a window seen before (same ids, same chunk cuts) is
+    pooled from its cached sums instead of being run again.
     """
 
     def __init__(
@@ -42,10 +108,12 @@ class LateChunker:
         *,
         overlap: int | None = None,
         special_tokens: Literal["paper", "none"] = "paper",
+        cache: WindowCache | None = None,
     ) -> None:
         self.encoder = encoder
         self._overlap = overlap
         self.special_tokens = special_tokens
+        self.cache = cache
 
     @property
     def window(self) -> int:
@@ -60,35 +128,108 @@ class LateChunker:
             raise ConfigError(f"overlap {overlap} must be smaller than the window {self.window}")
         return overlap
 
+    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> LatePlan:
+        """Map chunk spans to tokens and cut the document into macro windows."""
+        spans = token_spans(tokens.offsets, char_spans)
+        windows = macro_windows(len(tokens), self.window, self.overlap)
+        return LatePlan(tokens, spans, windows, self.encoder.dim)
+
+    def run(self, units: Sequence[Unit]) -> None:
+        """Run the windows (cached ones are pooled from the cache) and pool their states."""
+        todo: list[tuple[LatePlan, Window, str | None]] = []
+        for plan, i in units:
+            if not isinstance(plan, LatePlan):
+                raise EmbeddingError("a late chunker was given a plan it did not make")
+            window = plan.windows[i]
+            key = self._key(self.cache, plan, window) if self.cache is not None else None
+            pieces = self.cache.get(key) if self.cache is not None and key else None
+            if pieces is not None:
+                _apply(plan, window, pieces)
+                plan._ran(1)
+            else:
+                todo.append((plan, window, key))
+        if not todo:
+            return
+        states = self.encoder.token_states([p.tokens.ids[w.start : w.end] for p, w, _ in todo])
+        for (plan, window, key), state in zip(todo, states, strict=True):
+            pieces = self._pieces(plan, window, state.body, state.head, state.tail)
+            _apply(plan, window, pieces)
+            if self.cache is not None and key:
+                self.cache.put(key, pieces)
+            plan._ran(1)
+
     def vectorize(
         self, text: str, tokens: Tokens, char_spans: Sequence[Span]
     ) -> tuple[list[Span], np.ndarray]:
         """Return token spans and late-chunked vectors for the chunks of one document."""
-        spans = token_spans(tokens.offsets, char_spans)
-        windows = macro_windows(len(tokens), self.window, self.overlap)
-        pooler = SpanPooler(spans, self.encoder.dim)
-        for first in range(0, len(windows), WINDOWS_PER_CALL):
-            group = windows[first : first + WINDOWS_PER_CALL]
-            states = self.encoder.token_states([tokens.ids[w.start : w.end] for w in group])
-            for window, state in zip(group, states, strict=True):
-                pooler.add(state.body[window.keep_from - window.start :], window.keep_from)
-                self._add_specials(pooler, windows, window, state.head, state.tail)
-        return spans, pooler.vectors()
+        return _vectorize(self, text, tokens, char_spans)
 
-    def _add_specials(
+    def _specials(self, plan: LatePlan, window: Window) -> tuple[bool, bool]:
+        paper = self.special_tokens == "paper"
+        return paper and window is plan.windows[0], paper and window is plan.windows[-1]
+
+    def _key(self, cache: WindowCache, plan: LatePlan, window: Window) -> str:
+        first, last = self._specials(plan, window)
+        return cache.key(
+            plan.tokens.ids[window.start : window.end],
+            window.keep_from - window.start,
+            [(a - window.start, b - window.start) for _, a, b in _cuts(plan, window)],
+            first,
+            last,
+        )
+
+    def _pieces(
         self,
-        pooler: SpanPooler,
-        windows: list[Window],
+        plan: LatePlan,
         window: Window,
+        body: np.ndarray,
         head: np.ndarray,
         tail: np.ndarray,
-    ) -> None:
-        if self.special_tokens != "paper":
-            return
-        if window is windows[0]:
-            pooler.add_extra(0, head)
-        if window is windows[-1]:
-            pooler.add_extra(len(pooler.spans) - 1, tail)
+    ) -> np.ndarray:
+        """Per span piece of the window (then head, tail when pooled): state sum and count."""
+        first, last = self._specials(plan, window)
+        parts = [body[a - window.start : b - window.start] for _, a, b in _cuts(plan, window)]
+        parts += [head] if first else []
+        parts += [tail] if last else []
+        rows = np.zeros((len(parts), body.shape[1] + 1), dtype=np.float64)
+        for row, part in enumerate(parts):
+            rows[row, :-1] = part.sum(axis=0, dtype=np.float64)
+            rows[row, -1] = len(part)
+        return rows
+
+
+def _cuts(plan: LatePlan, window: Window) -> list[tuple[int, int, int]]:
+    """Spans (index, first, last token) clipped to the tokens the window keeps."""
+    return plan.pooler.pieces(window.keep_from, window.end)
+
+
+def _apply(plan: LatePlan, window: Window, pieces: np.ndarray) -> None:
+    """Add a window's piece sums to the document's pooler (specials: first and last chunk)."""
+    targets = [index for index, _, _ in _cuts(plan, window)]
+    extra = len(pieces) - len(targets)
+    if extra and window is plan.windows[0]:
+        targets.append(0)
+    if len(targets) < len(pieces):
+        targets.append(len(plan.spans) - 1)
+    if len(targets) != len(pieces):
+        raise EmbeddingError(f"a window's {len(pieces)} pooled pieces do not fit its spans")
+    for index, row in zip(targets, pieces, strict=True):
+        plan.pooler.add_sum(index, row[:-1], int(row[-1]))
+
+
+class NaivePlan(Plan):
+    """A document's chunk texts and the vectors they get."""
+
+    def __init__(self, texts: list[str], spans: list[Span], sizes: list[int], dim: int) -> None:
+        super().__init__(spans, sizes)
+        self.texts = texts
+        self.matrix = np.zeros((len(texts), dim), dtype=np.float32)
+
+    def vectors(self) -> np.ndarray:
+        """Each chunk's vector."""
+        if not self.done:
+            raise EmbeddingError(f"{self._left} chunks of the document were not embedded")
+        return self.matrix
 
 
 class NaiveChunker:
@@ -97,10 +238,28 @@ class NaiveChunker:
     def __init__(self, encoder: TokenEmbedder) -> None:
         self.encoder = encoder
 
+    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> NaivePlan:
+        """Map chunk spans to tokens; each chunk is one unit."""
+        spans = token_spans(tokens.offsets, char_spans)
+        texts = [text[a:b] for a, b in char_spans]
+        return NaivePlan(texts, spans, [b - a for a, b in spans], self.encoder.dim)
+
+    def run(self, units: Sequence[Unit]) -> None:
+        """Embed the chunks of all given units in shared batches."""
+        plans: list[tuple[NaivePlan, int]] = []
+        for plan, i in units:
+            if not isinstance(plan, NaivePlan):
+                raise EmbeddingError("a naive chunker was given a plan it did not make")
+            plans.append((plan, i))
+        if not plans:
+            return
+        vectors = self.encoder.embed([p.texts[i] for p, i in plans], "document")
+        for row, (plan, i) in enumerate(plans):
+            plan.matrix[i] = vectors[row]
+            plan._ran(1)
+
     def vectorize(
         self, text: str, tokens: Tokens, char_spans: Sequence[Span]
     ) -> tuple[list[Span], np.ndarray]:
         """Return token spans and independently embedded vectors for the chunks."""
-        spans = token_spans(tokens.offsets, char_spans)
-        vectors = self.encoder.embed([text[a:b] for a, b in char_spans], "document")
-        return spans, vectors
+        return _vectorize(self, text, tokens, char_spans)

@@ -35,6 +35,23 @@ class SpanPooler:
                 self._counts[i] += b - a
             i += 1
 
+    def pieces(self, first_token: int, last_token: int) -> list[tuple[int, int, int]]:
+        """Each span overlapping tokens ``[first_token, last_token)``: index, clipped start, end."""
+        out = []
+        i = max(bisect.bisect_right(self._starts, first_token) - 1, 0)
+        while i < len(self.spans) and self.spans[i][0] < last_token:
+            start, end = self.spans[i]
+            a, b = max(start, first_token), min(end, last_token)
+            if a < b:
+                out.append((i, a, b))
+            i += 1
+        return out
+
+    def add_sum(self, index: int, total: np.ndarray, count: int) -> None:
+        """Add the sum of ``count`` token states to span ``index``."""
+        self._sums[index] += total
+        self._counts[index] += count
+
     def add_extra(self, index: int, states: np.ndarray) -> None:
         """Add states that belong to span ``index`` but not to the content (special tokens)."""
         self._sums[index] += states.sum(axis=0)

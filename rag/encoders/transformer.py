@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import EmbedderConfig
+from rag.encoders.backends import OnnxRunner, Runner, TorchRunner, check_device
 from rag.encoders.model_info import BUNDLED_NAME, ModelInfo, bundled_model_path, read_model_info
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import TextKind
@@ -45,6 +46,7 @@ class TransformerEncoder:
         self.config = config or EmbedderConfig()
         self.name = self.config.model or BUNDLED_NAME
         self._model: Any = None
+        self._runner: Runner | None = None
         self._tokenizer: Any = None
         self._info = ModelInfo()
         self._head_ids: list[int] = []
@@ -59,6 +61,9 @@ class TransformerEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        check_device(self.config.device)
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
         folder = resolve_model_folder(self.config.model)
         remote = self.config.trust_remote_code
         try:
@@ -98,9 +103,11 @@ class TransformerEncoder:
             self._prefix_ids[kind] = list(self.tokenize(prefix).ids) if prefix else []
         if self._window() < 8:
             raise ConfigError(f"model {self.name!r}: a window of {self._max_tokens} is too small")
-        model.eval()
-        self._model = model.to(self.config.device)
-        self._torch = torch
+        if self.config.backend == "onnx":
+            self._runner = OnnxRunner(folder, self.config)
+        else:
+            self._runner = TorchRunner(model, self.config)
+        self._model = model
         return self
 
     def _split_specials(self) -> None:
@@ -191,9 +198,8 @@ class TransformerEncoder:
         """Mean-pool each text on its own (special tokens and prefix included); L2-normalise."""
         self.load()
         prefix = self._prefix_ids[kind]
-        inputs = [
-            self._head_ids + prefix + list(self.tokenize(t).ids) + self._tail_ids for t in texts
-        ]
+        encoded = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)
+        inputs = [self._head_ids + prefix + ids + self._tail_ids for ids in encoded["input_ids"]]
         for text, ids in zip(texts, inputs, strict=True):
             if len(ids) > self._max_tokens:
                 raise EmbeddingError(
@@ -220,23 +226,18 @@ class TransformerEncoder:
             yield batch
 
     def _forward(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
-        torch = self._torch
         width = max(len(x) for x in inputs)
-        pad = self._tokenizer.pad_token_id or 0
-        ids = torch.full((len(inputs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(inputs), width), dtype=torch.long)
+        ids = np.full((len(inputs), width), self._tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(inputs), width), dtype=np.int64)
         for row, x in enumerate(inputs):
-            ids[row, : len(x)] = torch.tensor(x, dtype=torch.long)
+            ids[row, : len(x)] = x
             mask[row, : len(x)] = 1
+        if self._runner is None:
+            raise EmbeddingError(f"model {self.name!r} is not loaded")
         try:
-            with torch.inference_mode():
-                output = self._model(
-                    input_ids=ids.to(self.config.device),
-                    attention_mask=mask.to(self.config.device),
-                )
+            return self._runner(ids, mask)
         except RuntimeError as e:
             raise EmbeddingError(f"model {self.name!r} failed on a batch: {e}") from e
-        return output.last_hidden_state.float().cpu().numpy()
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
