@@ -1,0 +1,78 @@
+"""Index settings both Qdrant backends share: quantisation, oversampling, the indexing threshold.
+
+A collection's quantisation is chosen when it is created and stays with it. Quantised vectors
+are searched first and the best ``oversampling`` times ``k`` candidates are rescored with the
+original float vectors, so scores stay cosine similarities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol, cast, get_args, runtime_checkable
+
+from rag.errors import ConfigError
+
+Quantization = Literal["none", "scalar", "binary"]
+"""How dense vectors are compressed for search: not, int8 per dimension, or one bit each."""
+
+QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
+
+OVERSAMPLING: dict[str, float] = {"scalar": 2.0, "binary": 3.0}
+"""Candidates fetched per wanted hit with quantised vectors, then rescored with the floats."""
+
+INDEXING_THRESHOLD_KB = 10_000
+"""Qdrant's default: a segment with more KB of vectors gets an HNSW index when optimised.
+
+About 6,600 vectors of 384 floats; smaller collections are searched exactly, by a full scan.
+"""
+
+Progress = Callable[[str], None]
+"""Receives one-line status messages of a long store operation."""
+
+
+def check_quantization(quantization: str) -> Quantization:
+    """Return ``quantization`` if it is a known kind; raise ``ConfigError`` listing them if not."""
+    if quantization not in QUANTIZATIONS:
+        raise ConfigError(
+            f"unknown quantization {quantization!r}: choose one of {', '.join(QUANTIZATIONS)}"
+        )
+    return cast(Quantization, quantization)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How much of an embedded collection is indexed, and which payload fields are."""
+
+    points: int
+    indexed_vectors: int
+    vectors_per_point: int
+    segments: int
+    payload_indexes: tuple[str, ...]
+    quantization: Quantization
+
+    @property
+    def unindexed(self) -> int:
+        """Dense vectors not yet in an HNSW index (sparse ones are indexed as they are written).
+
+        Small collections stay unindexed: a full scan of them is fast.
+        """
+        return max(0, self.points * self.vectors_per_point - self.indexed_vectors)
+
+
+@runtime_checkable
+class Optimizable(Protocol):
+    """A store that builds its search index on request (the embedded one)."""
+
+    def optimize(self, progress: Progress | None = None) -> bool:
+        """Build the index where the collection outgrew a full scan; True if anything changed."""
+        ...
+
+
+@runtime_checkable
+class HasVectorSize(Protocol):
+    """A store that can say the size of its collection's dense vectors."""
+
+    def vector_size(self) -> int | None:
+        """The dense vector size of the collection, or None when it does not exist."""
+        ...
