@@ -42,15 +42,23 @@ def _clip(text: str, limit: int = PASSAGE_CHARS) -> str:
     return cut + " …"
 
 
-def build_messages(query: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
-    """Return the system and user messages asking to order ``hits`` for ``query``."""
+def passages_block(hits: Sequence[Hit]) -> str:
+    """Return ``hits`` as numbered one-line passages inside a <passages> block.
+
+    Tags in the passages that could close the block early are escaped.
+    """
     lines = [PASSAGES_OPEN]
     for number, hit in enumerate(hits, start=1):
         text = _TAG.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}&gt;", _clip(hit.chunk.text))
         lines.append(f"[{number}] {text}")
     lines.append(PASSAGES_CLOSE)
+    return "\n".join(lines)
+
+
+def build_messages(query: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+    """Return the system and user messages asking to order ``hits`` for ``query``."""
     user = (
-        "\n".join(lines) + f"\n\nQuestion: {query.strip()}\n\n"
+        passages_block(hits) + f"\n\nQuestion: {query.strip()}\n\n"
         "Return the numbers of the passages in order of relevance, most relevant first, "
         "as a comma-separated list (for example: 2, 1, 3)."
     )
@@ -68,10 +76,15 @@ def parse_order(reply: str, count: int) -> list[int]:
     return order + [i for i in range(count) if i not in seen]
 
 
+def strip_thinking(reply: str) -> str:
+    """Return ``reply`` without the <think> blocks some reasoning models put first."""
+    return _THINKING.sub(" ", reply)
+
+
 def _named(reply: str, count: int) -> list[int]:
     """Return the 0-based indexes ``reply`` names, first mention only, valid ones only."""
     order: list[int] = []
-    for match in re.findall(r"\d+", _THINKING.sub(" ", reply)):
+    for match in re.findall(r"\d+", strip_thinking(reply)):
         index = int(match) - 1
         if 0 <= index < count and index not in order:
             order.append(index)
