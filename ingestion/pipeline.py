@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.loaders import SUPPORTED_EXTENSIONS, load_document
+from ingestion.manifest import Entry, Manifest, Record, manifest_for
+from ingestion.prefetch import prefetch
 from rag.errors import ConfigError, EmbeddingError, LoaderError
 from rag.protocols import VectorStore
+from rag.types import Chunk, Document, SearchFilter
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["ingested", "updated", "unchanged", "failed"]
+
+PER_DOCUMENT_SETTINGS = frozenset({"access"})
+"""Keys of ``ChunkBuilder.describe()`` that may differ between a collection's documents."""
+
+REINDEX_HINT = "rag ingest --reindex, or RAG.ingest(..., reindex=True)"
 
 
 @dataclass(frozen=True)
@@ -72,61 +82,215 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRes
     return files, missing
 
 
-class Ingestor:
-    """Loads, chunks, embeds and stores files; re-ingesting unchanged files stores nothing."""
+def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``settings`` as they read back from JSON (tuples become lists)."""
+    plain: dict[str, Any] = json.loads(json.dumps(dict(settings), sort_keys=True))
+    return plain
 
-    def __init__(self, builder: ChunkBuilder, store: VectorStore) -> None:
+
+def collection_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The model and chunking settings every document of one collection must share."""
+    return {k: v for k, v in _plain(settings).items() if k not in PER_DOCUMENT_SETTINGS}
+
+
+def _like(stored: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``stored`` restricted to the keys of ``settings``, for comparing the two."""
+    return {k: _plain(stored).get(k) for k in settings}
+
+
+def settings_error(collection: str, stored: dict[str, Any], wanted: dict[str, Any]) -> ConfigError:
+    """The refusal to add documents built with ``wanted`` to a collection built with ``stored``."""
+    if stored.get("model") != wanted.get("model"):
+        return ConfigError(
+            f"collection {collection!r} holds vectors of model {stored.get('model')!r}, "
+            f"not {wanted.get('model')!r}: use another collection, the same model, "
+            f"or re-index it ({REINDEX_HINT})"
+        )
+    keys = [k for k in wanted if stored.get(k) != wanted[k]]
+    old = ", ".join(f"{k}={stored.get(k)!r}" for k in keys)
+    new = ", ".join(f"{k}={wanted[k]!r}" for k in keys)
+    return ConfigError(
+        f"collection {collection!r} was chunked with {old}, not {new}: use the same settings, "
+        f"another collection, or re-index it ({REINDEX_HINT})"
+    )
+
+
+class Ingestor:
+    """Loads, chunks, embeds and stores files; re-ingesting unchanged files stores nothing.
+
+    Each document's new version becomes visible whole or not at all: the ``manifest`` (by
+    default the store's, see ``manifest_for``) records it as pending before its chunks are
+    written and as committed after, and only then are the old version's chunks deleted.
+    With ``reindex``, the model and chunking settings may differ from the collection's: the
+    given files are re-chunked and documents still built with the old settings are removed.
+    """
+
+    def __init__(
+        self,
+        builder: ChunkBuilder,
+        store: VectorStore,
+        manifest: Manifest | None = None,
+        *,
+        reindex: bool = False,
+    ) -> None:
         self.builder = builder
         self.store = store
-        self._checked = False
+        self.manifest = manifest if manifest is not None else manifest_for(store)
+        self.reindex = reindex
+        self._prepared = False
 
-    def _check_collection(self) -> None:
-        if self._checked:
+    def _stored_settings(self) -> dict[str, Any] | None:
+        """The collection's settings, or None while it holds no chunks."""
+        if not self.store.exists() or self.store.count() == 0:
+            return None
+        recorded = self.manifest.settings()
+        if recorded is not None:
+            return recorded
+        for info in self.store.documents():  # a collection made before manifests
+            return collection_settings(info.metadata)
+        return None
+
+    def _prepare(self) -> None:
+        """Check the settings and finish an interrupted ingest, once, before the first file."""
+        if self._prepared:
             return
         self.builder.check()
-        model = self.builder.encoder.name
-        if self.store.exists():
-            for info in self.store.documents():
-                stored = info.metadata.get("model")
-                if stored and stored != model:
-                    raise ConfigError(
-                        f"collection {self.store.collection!r} holds vectors of model {stored!r}, "
-                        f"not {model!r}: use another collection or the same model"
-                    )
-                break
-        self._checked = True
+        self.manifest.recover(self.store)
+        wanted = collection_settings(self.builder.describe())
+        stored = self._stored_settings()
+        if stored is not None and _like(stored, wanted) != wanted and not self.reindex:
+            raise settings_error(self.store.collection, stored, wanted)
+        if stored is not None:  # a re-index to another model needs vectors of the same size
+            self.store.create_collection(self.builder.encoder.dim)
+        if self.manifest.reindexing() and not self.reindex:
+            raise ConfigError(
+                f"re-indexing collection {self.store.collection!r} was interrupted: "
+                f"run the ingest again with reindex ({REINDEX_HINT}) to finish it"
+            )
+        if self.reindex:
+            self.manifest.set_reindexing(True)
+        if stored != wanted:
+            self.manifest.set_settings(wanted)
+        self._prepared = True
+
+    def _unchanged(self, doc: Document, record: Record | None, settings: dict[str, Any]) -> int:
+        """Return the chunk count when this version is stored whole with these settings, else 0."""
+        if record is not None and record.committed is not None:
+            entry = record.committed
+            if entry.content_hash != doc.content_hash or _plain(entry.settings) != settings:
+                return 0
+            stored = self.store.count(SearchFilter(doc_ids=(doc.id,)))
+            return stored if stored == len(entry.chunk_ids) else 0
+        # No row: a version written before there was a manifest, or a server collection's.
+        info = self.store.document(doc.id) if self.store.exists() else None
+        if info is None or info.content_hash != doc.content_hash:
+            return 0
+        if _like(info.metadata, settings) != settings:
+            return 0
+        ids = tuple(c.id for c in self.builder.build(doc, vectors=False))
+        if sorted(self.store.chunk_ids(doc.id)) != sorted(ids):
+            return 0
+        self.manifest.adopt(Entry(doc.id, doc.source, doc.content_hash, ids, settings))
+        return len(ids)
+
+    def _swap(self, entry: Entry, chunks: Sequence[Any], previous: Sequence[str]) -> None:
+        """Write a new version: pending, chunks, committed, then delete the old chunks."""
+        self.manifest.begin(entry, previous)
+        try:
+            self.store.upsert(chunks)
+        except BaseException:
+            try:
+                self.manifest.recover(self.store)
+            except Exception as e:  # the store that failed may fail again: the next open retries
+                logger.warning("cannot undo the partial ingest of %s yet: %s", entry.path, e)
+            raise
+        self.manifest.commit(entry.doc_id)
+        self.store.delete_points(sorted(set(previous) - set(entry.chunk_ids)))
+        self.manifest.settle(entry.doc_id)
 
     def ingest_file(self, path: Path) -> FileResult:
         """Ingest one file; a bad file gives a failed result, never an exception."""
-        self._check_collection()
-        try:
-            doc = load_document(path)
-        except LoaderError as e:
-            return FileResult(str(path), "failed", error=str(e))
-        stored = self.store.document(doc.id)
-        settings = self.builder.describe()
-        same_settings = stored is not None and all(
-            stored.metadata.get(k) == v for k, v in settings.items()
-        )
-        if stored and stored.content_hash == doc.content_hash and same_settings:
-            # An interrupted earlier run may have left the previous version beside this one.
-            self.store.delete_document(doc.id, keep_hash=doc.content_hash)
-            return FileResult(str(path), "unchanged", doc.id, stored.chunks)
-        try:
-            chunks = self.builder.build(doc)
-        except EmbeddingError as e:
-            return FileResult(str(path), "failed", doc.id, error=f"{path}: {e}")
-        if not chunks:
+        results: list[FileResult] = []
+        self._ingest_files([path], results.append)
+        return results[0]
+
+    def _ingest_files(self, files: Sequence[Path], emit: Callable[[FileResult], None]) -> None:
+        """Ingest ``files``; ``emit`` gets one result per file, in the order each ends.
+
+        The next files load in a background thread while the model embeds earlier ones, and
+        documents share forward passes.
+        """
+        self._prepare()
+        settings = _plain(self.builder.describe())
+        waiting: deque[Path] = deque()
+        building: deque[Document] = deque()
+        repeats: list[Path] = []  # a document already on its way in (a symlink to it, say)
+
+        def to_build(paths: Iterable[Path]) -> Iterator[Document]:
+            for path, doc in prefetch(paths, load_document, errors=(LoaderError,)):
+                if isinstance(doc, Exception):
+                    emit(FileResult(str(path), "failed", error=str(doc)))
+                    continue
+                if any(d.id == doc.id for d in building):
+                    repeats.append(path)
+                    continue
+                unchanged = self._unchanged(doc, self.manifest.get(doc.id), settings)
+                if unchanged:
+                    emit(FileResult(str(path), "unchanged", doc.id, unchanged))
+                    continue
+                waiting.append(path)
+                building.append(doc)
+                yield doc
+
+        pending = list(files)
+        while pending:  # each round leaves fewer repeats than it was given
+            for doc, built in self.builder.build_many(to_build(pending)):
+                building.popleft()
+                emit(self._store_built(waiting.popleft(), doc, built, settings))
+            pending, repeats = repeats, []
+
+    def _store_built(
+        self,
+        path: Path,
+        doc: Document,
+        built: list[Chunk] | EmbeddingError,
+        settings: dict[str, Any],
+    ) -> FileResult:
+        """Store one embedded document as its new version."""
+        if isinstance(built, EmbeddingError):
+            return FileResult(str(path), "failed", doc.id, error=f"{path}: {built}")
+        if not built:
             return FileResult(str(path), "failed", doc.id, error=f"{path}: no text to index")
-        if stored and not same_settings:
-            self.store.delete_document(doc.id)
         self.store.create_collection(self.builder.encoder.dim)
-        self.store.upsert(chunks)
-        self.store.delete_document(doc.id, keep_hash=doc.content_hash)
-        tokens = sum(c.token_span[1] - c.token_span[0] for c in chunks if c.token_span)
+        previous = self.store.chunk_ids(doc.id)
+        entry = Entry(doc.id, doc.source, doc.content_hash, tuple(c.id for c in built), settings)
+        self._swap(entry, built, previous)
+        tokens = sum(c.token_span[1] - c.token_span[0] for c in built if c.token_span)
         return FileResult(
-            str(path), "updated" if stored else "ingested", doc.id, len(chunks), tokens
+            str(path), "updated" if previous else "ingested", doc.id, len(built), tokens
         )
+
+    def _finish_reindex(self, missing: int) -> None:
+        """Remove the documents still built with other settings, unless a path was missing."""
+        if missing:
+            logger.warning(
+                "re-indexing collection %r is not finished: %d given path(s) missing; "
+                "run it again with reindex once they are right",
+                self.store.collection,
+                missing,
+            )
+            return
+        wanted = collection_settings(self.builder.describe())
+        for info in self.store.documents() if self.store.exists() else []:
+            if _like(info.metadata, wanted) != wanted:
+                self.store.delete_document(info.doc_id)
+                self.manifest.forget(info.doc_id)
+                logger.warning(
+                    "removed %s from collection %r: it was not re-indexed with the new settings",
+                    info.source,
+                    self.store.collection,
+                )
+        self.manifest.set_reindexing(False)
 
     def ingest(
         self,
@@ -136,14 +300,20 @@ class Ingestor:
         """Ingest files and folders; ``on_result`` hears about each file as it finishes."""
         started = time.perf_counter()
         files, results = collect_files(paths)
+        missing = len(results)
         for result in results:
             if on_result:
                 on_result(result)
-        for path in files:
-            result = self.ingest_file(path)
+
+        def emit(result: FileResult) -> None:
             if result.error:
                 logger.warning("%s", result.error)
             results.append(result)
             if on_result:
                 on_result(result)
+
+        self._ingest_files(files, emit)
+        if self.reindex:
+            self._prepare()
+            self._finish_reindex(missing)
         return IngestReport(tuple(results), time.perf_counter() - started)

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from rag.access import Access, Principal
 from rag.config import (
     ChunkingConfig,
     EmbedderConfig,
@@ -37,6 +38,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "RAG",
+    "Access",
     "Answer",
     "AnswerStream",
     "AsyncAnswerStream",
@@ -52,6 +54,7 @@ __all__ = [
     "Hit",
     "LLMConfig",
     "LoaderError",
+    "Principal",
     "RAGConfig",
     "RerankConfig",
     "RetrievalConfig",

@@ -24,6 +24,7 @@ from rag.serialize import citation_json
 from rag.types import SearchFilter
 
 if TYPE_CHECKING:
+    from rag.access import Principal
     from rag.sdk import RAG
 
 log = logging.getLogger(__name__)
@@ -137,9 +138,13 @@ def _one_line(err: Exception, secrets: Sequence[str]) -> str:
 
 
 def answer_question(
-    rag: RAG, question: Question, k: int | None = None, secrets: Sequence[str] = ()
+    rag: RAG,
+    question: Question,
+    k: int | None = None,
+    secrets: Sequence[str] = (),
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
-    """Answer one question; any failure is caught and returned as the record's ``error``."""
+    """Answer one question from what ``principal`` may read; a failure becomes ``error``."""
     started = time.perf_counter()
     record: dict[str, Any] = {
         "id": question.id,
@@ -154,7 +159,7 @@ def answer_question(
     timings = record["timings"]
     if question.error is None:
         try:
-            hits = rag.search(question.text, k, question.search_filter)
+            hits = rag.search(question.text, k, question.search_filter, principal=principal)
             timings["retrieve_s"] = round(time.perf_counter() - started, 3)
             answer = rag.generator.generate(question.text, hits)
             timings["generate_s"] = round(time.perf_counter() - started - timings["retrieve_s"], 3)
@@ -178,9 +183,11 @@ def run_batch(
     k: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    principal: Principal | None = None,
 ) -> BatchReport:
     """Answer the questions not yet in ``output`` with ``workers`` threads, appending each.
 
+    Every question searches only what ``principal`` may read (None: public documents).
     ``on_start`` gets the number of questions skipped as already answered; ``on_record`` each
     record after it is written. Both are called in the calling thread.
     """
@@ -207,7 +214,7 @@ def run_batch(
     writer = Appender(output, fmt, metadata)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rag-batch") as pool:
-            futures = [pool.submit(answer_question, rag, q, k, secrets) for q in todo]
+            futures = [pool.submit(answer_question, rag, q, k, secrets, principal) for q in todo]
             try:
                 for future in as_completed(futures):
                     record = future.result()

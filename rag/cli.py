@@ -34,6 +34,21 @@ Sources = Annotated[
 DocIds = Annotated[
     list[str] | None, typer.Option("--doc-id", help="Only search this document id (repeatable).")
 ]
+User = Annotated[
+    str | None,
+    typer.Option("--user", help="Search as this user (default: anonymous, public documents only)."),
+]
+Groups = Annotated[
+    list[str] | None, typer.Option("--group", help="A group the user belongs to (repeatable).")
+]
+AllowUsers = Annotated[
+    list[str] | None,
+    typer.Option("--allow-user", help="This user may read them (repeatable; none: public)."),
+]
+AllowGroups = Annotated[
+    list[str] | None,
+    typer.Option("--allow-group", help="Members of this group may read them (repeatable)."),
+]
 
 
 def _emit(data: Any) -> None:
@@ -53,12 +68,23 @@ def _pages(span: tuple[int, int] | None, prefix: str) -> str:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
     config: RAGConfig,
+    allow_user: AllowUsers = None,
+    allow_group: AllowGroups = None,
+    reindex: Annotated[
+        bool,
+        typer.Option(
+            "--reindex",
+            help="Allow other model or chunking settings than the collection's: re-chunk the "
+            "given files and remove the collection's documents still built the old way.",
+        ),
+    ] = False,
     json_out: Json = False,
 ) -> None:
     """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
     from tqdm import tqdm
 
     from ingestion.pipeline import collect_files
+    from rag.access import Access
     from rag.sdk import RAG
     from rag.serialize import file_line, ingest_json
 
@@ -72,7 +98,13 @@ def ingest(
             bar.update(1)
             bar.write(file_line(result), file=sys.stderr)
 
-        report = rag.ingest(paths, on_result=progress)
+        report = rag.ingest(
+            paths,
+            on_result=progress,
+            access=Access.of(allow_user, allow_group),
+            reindex=reindex,
+            on_status=lambda line: bar.write(line, file=sys.stderr),
+        )
     summary = ingest_json(report)
     if json_out:
         _emit(summary)
@@ -110,20 +142,25 @@ def chunks(
             typer.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
 
 
-@command(app, TOP_K, RETRIEVAL, RERANK, MODEL, STORE)
+@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     config: RAGConfig,
     source: Sources = None,
     doc_id: DocIds = None,
+    user: User = None,
+    group: Groups = None,
     json_out: Json = False,
 ) -> None:
     """Print the chunks nearest to the query."""
+    from rag.access import Principal
     from rag.sdk import RAG
     from rag.serialize import hit_json
 
     with RAG(config) as rag:
-        hits = rag.search(query, config.top_k, _filter(source, doc_id))
+        hits = rag.search(
+            query, config.top_k, _filter(source, doc_id), principal=Principal.of(user, group)
+        )
     if json_out:
         _emit({"query": query, "hits": [hit_json(h, i) for i, h in enumerate(hits, start=1)]})
         return
@@ -139,14 +176,18 @@ def ask(
     config: RAGConfig,
     source: Sources = None,
     doc_id: DocIds = None,
+    user: User = None,
+    group: Groups = None,
     json_out: Json = False,
 ) -> None:
     """Answer a question with numbered citations (extractive when no LLM is configured)."""
+    from rag.access import Principal
     from rag.sdk import RAG
     from rag.serialize import answer_json
 
     with RAG(config) as rag:
-        stream = rag.stream(question, config.top_k, _filter(source, doc_id))
+        who = Principal.of(user, group)
+        stream = rag.stream(question, config.top_k, _filter(source, doc_id), principal=who)
         for delta in stream:
             if not json_out:
                 typer.echo(delta, nl=False)
@@ -192,7 +233,7 @@ def stats(config: RAGConfig, json_out: Json = False) -> None:
 
     with RAG(config) as rag:
         summary = rag.stats()
-        docs = [document_json(d) for d in rag.documents()]
+        docs = [document_json(d) for d in rag.all_documents()]
     if json_out:
         _emit({**summary, "documents_list": docs})
         return
@@ -219,14 +260,22 @@ def ui(
     llm_timeout: Annotated[
         float, typer.Option("--llm-timeout", min=0.1, help="Seconds to wait for the LLM.")
     ] = 60.0,
+    user: User = None,
+    group: Groups = None,
 ) -> None:
     """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted."""
+    from rag.access import Principal
     from ui.launch import run_app
     from ui.settings import AppSettings
 
     typer.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     llm = llm_config.model_copy(update={"timeout": llm_timeout})
-    settings = AppSettings(store=store_config, llm=llm, max_upload_mb=max_upload_mb)
+    settings = AppSettings(
+        store=store_config,
+        llm=llm,
+        max_upload_mb=max_upload_mb,
+        principal=Principal.of(user, group),
+    )
     code = run_app(settings, port)
     if code:
         raise typer.Exit(code)
@@ -245,6 +294,14 @@ def serve(
             help="Require 'Authorization: Bearer TOKEN' (all routes but /health).",
         ),
     ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help='JSON {"TOKEN": {"user": "alice", "groups": ["eng"]}}: each token\'s caller, '
+            "who sees only the documents it may read.",
+        ),
+    ] = None,
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", min=1, help="Largest /ingest request body in MiB.")
     ] = 50,
@@ -255,9 +312,11 @@ def serve(
 
     import uvicorn
 
+    from rag.access import load_token_file
     from rag.api import create_app
     from rag.sdk import RAG
 
+    tokens = load_token_file(token_file) if token_file is not None else None
     store_config = config.store
     with ExitStack() as stack:
         rag = stack.enter_context(RAG(config))
@@ -269,9 +328,13 @@ def serve(
         else:
             uploads = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="laterag-")))
         api = create_app(
-            rag, token=token, upload_dir=uploads, max_upload_bytes=max_upload_mb * 1024 * 1024
+            rag,
+            token=token,
+            tokens=tokens,
+            upload_dir=uploads,
+            max_upload_bytes=max_upload_mb * 1024 * 1024,
         )
-        auth = "bearer token required" if token else "no auth"
+        auth = "bearer token required" if token or tokens else "no auth"
         where = f"http://{host}:{port}"
         typer.echo(f"serving {store_config.collection!r} at {where} ({auth})", err=True)
         uvicorn.run(api, host=host, port=port, log_level="warning")
@@ -293,11 +356,14 @@ def batch(
         Literal["jsonl", "csv"] | None,
         typer.Option("--format", help="Output format (default: csv for a .csv file, else jsonl)."),
     ] = None,
+    user: User = None,
+    group: Groups = None,
     json_out: Json = False,
 ) -> None:
     """Answer every question of a file, one record each; re-run to resume. Exit 1 if any failed."""
     from tqdm import tqdm
 
+    from rag.access import Principal
     from rag.batch import read_questions, run_batch
     from rag.batch_output import output_format
     from rag.sdk import RAG
@@ -323,6 +389,7 @@ def batch(
             k=config.top_k,
             on_start=lambda skipped: bar.reset(len(rows) - skipped) if skipped else None,
             on_record=progress,
+            principal=Principal.of(user, group),
         )
     summary = {
         "output": str(output),
@@ -405,6 +472,74 @@ def evaluate(
     for report in reports:
         for failure in report.failed:
             typer.echo(f"failed: {failure}", err=True)
+
+
+@command(app, STORE, name="migrate")
+def migrate_store(
+    config: RAGConfig,
+    to_url: Annotated[
+        str, typer.Option("--to-url", help="Qdrant server to copy to, e.g. http://localhost:6333.")
+    ],
+    to_collection: Annotated[
+        str | None,
+        typer.Option("--to-collection", help="Collection on the server (default: the same name)."),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10_000, help="Chunks per request.")
+    ] = 256,
+    json_out: Json = False,
+) -> None:
+    """Copy the embedded collection to a Qdrant server or cluster; re-run to resume."""
+    from tqdm import tqdm
+
+    from rag.errors import ConfigError
+    from rag.migrate import migrate, server_target, state_path
+    from rag.stores.edge import EdgeStore
+
+    store = config.store
+    if store.url:
+        raise ConfigError(
+            "migrate copies the embedded store at --store: unset --qdrant-url and "
+            "LATERAG_QDRANT_URL, and name the server with --to-url"
+        )
+    collection = to_collection or store.collection
+    target_name = f"{to_url.rstrip('/')}/collections/{collection}"
+    source = EdgeStore(store.path / store.collection, collection=store.collection)
+    target = server_target(to_url, store, collection)
+    with (
+        source,
+        target,
+        tqdm(unit="chunk", file=sys.stderr, desc="migrate") as bar,
+    ):
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = migrate(
+            source,
+            target,
+            target_name=target_name,
+            state_file=state_path(store),
+            batch_size=batch_size,
+            on_progress=progress,
+        )
+    summary = {
+        "source": str(source.folder),
+        "target": target_name,
+        "copied": report.copied,
+        "resumed": report.resumed,
+        "chunks": report.target_chunks,
+        "seconds": round(report.seconds, 3),
+    }
+    if json_out:
+        _emit(summary)
+    else:
+        resumed = f" (resumed after {report.resumed})" if report.resumed else ""
+        typer.echo(
+            f"{report.copied} chunks copied{resumed} from {source.folder} to {target_name}; "
+            f"{report.target_chunks} chunks on both sides in {report.seconds:.1f}s"
+        )
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -110,6 +110,43 @@ STORE = _group(
         ),
         "collection",
     ),
+    (
+        _option(
+            "shards",
+            int,
+            "--shards",
+            help="Shards of a new server collection (default: the server's, one per node).",
+        ),
+        "shards",
+    ),
+    (
+        _option(
+            "replication",
+            int,
+            "--replication",
+            help="Copies of each shard of a new server collection (default: the server's).",
+        ),
+        "replication",
+    ),
+    (
+        _option(
+            "write_consistency",
+            int,
+            "--write-consistency",
+            help="Replicas that must confirm each write to a new server collection.",
+        ),
+        "write_consistency",
+    ),
+    (
+        _option(
+            "quantization",
+            Literal["none", "scalar", "binary"],
+            "--quantization",
+            help="Compress the vectors of a new collection for search, rescoring with the "
+            "full ones: int8 (scalar) or one bit (binary) (default: none).",
+        ),
+        "quantization",
+    ),
 )
 
 MODEL = _group(
@@ -132,6 +169,46 @@ MODEL = _group(
             help="Allow the model folder's own Python code (jina, nomic).",
         ),
         "trust_remote_code",
+    ),
+    (
+        _option(
+            "dims",
+            int,
+            "--dims",
+            help="Keep the first N dimensions of each vector, renormalised (Matryoshka); "
+            "default: all, or the collection's size.",
+        ),
+        "dims",
+    ),
+    (_option("device", str, "--device", help="Torch device: cpu, cuda, cuda:N or mps."), "device"),
+    (
+        _option(
+            "precision",
+            Literal["fp32", "bf16"],
+            "--precision",
+            help="Forward-pass precision; bf16 is faster on CPUs with AVX-512 BF16 or AMX.",
+        ),
+        "precision",
+    ),
+    (
+        _option(
+            "backend",
+            Literal["torch", "onnx"],
+            "--backend",
+            help="Run the model in torch, or in ONNX Runtime (cpu; needs laterag[onnx]).",
+        ),
+        "backend",
+    ),
+    (_option("threads", int, "--threads", help="CPU threads (default: the cores)."), "threads"),
+    (
+        _option(
+            "embedding_cache_mb",
+            int,
+            "--embedding-cache-mb",
+            help="Cache window vectors in ~/.cache/laterag up to N MB, so unchanged content "
+            "is not embedded again (default: 0, off).",
+        ),
+        "cache_mb",
     ),
 )
 
@@ -224,6 +301,35 @@ RETRIEVAL = _group(
             help=f"Weight of the BM25 ranking, rrf (default: {_DEFAULTS.retrieval.sparse_weight}).",
         ),
         "sparse_weight",
+    ),
+    (
+        _option(
+            "query_mode",
+            Literal["plain", "multi-query", "hyde", "iterative"],
+            "--query-mode",
+            help="Let the LLM rewrite the query (multi-query), search with a hypothetical "
+            "answer (hyde), or ask follow-up queries (iterative) (default: plain).",
+        ),
+        "query_mode",
+    ),
+    (
+        _option(
+            "query_variants",
+            int,
+            "--query-variants",
+            help="Query rewrites in multi-query mode "
+            f"(default: {_DEFAULTS.retrieval.query_variants}).",
+        ),
+        "query_variants",
+    ),
+    (
+        _option(
+            "rounds",
+            int,
+            "--rounds",
+            help=f"Retrievals in all in iterative mode (default: {_DEFAULTS.retrieval.rounds}).",
+        ),
+        "rounds",
     ),
 )
 

@@ -24,9 +24,27 @@ class EmbedderConfig(_Settings):
     )
     query_prefix: str | None = None
     document_prefix: str | None = None
-    device: str = "cpu"
+    device: str = Field(default="cpu", description="Torch device: cpu, cuda, cuda:N or mps.")
     trust_remote_code: bool = False
     batch_tokens: int = Field(default=8192, ge=64)
+    precision: Literal["fp32", "bf16"] = Field(
+        default="fp32", description="Weights and activations; bf16 vectors keep cosine >= 0.999."
+    )
+    backend: Literal["torch", "onnx"] = Field(
+        default="torch", description="Forward pass in torch, or ONNX Runtime (cpu, fp32)."
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for the forward pass; default: the cores."
+    )
+    cache_mb: int = Field(
+        default=0, ge=0, description="Size cap of the window embedding cache; 0 turns it off."
+    )
+    dims: int | None = Field(
+        default=None,
+        ge=8,
+        description="Keep the first dims of each vector, renormalised (Matryoshka); "
+        "default: all. A collection keeps the size it was made with.",
+    )
 
 
 class ChunkingConfig(_Settings):
@@ -50,6 +68,27 @@ class StoreConfig(_Settings):
     collection: str = Field(
         default=DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
     )
+    shards: int | None = Field(
+        default=None, ge=1, description="Shards of a new server collection; default: the server's."
+    )
+    replication: int | None = Field(
+        default=None, ge=1, description="Copies of each shard on a server; default: the server's."
+    )
+    write_consistency: int | None = Field(
+        default=None, ge=1, description="Replicas that must confirm a write; default: the server's."
+    )
+    quantization: Literal["none", "scalar", "binary"] = Field(
+        default="none",
+        description="Compress dense vectors of a new collection for search (int8 or one bit), "
+        "rescoring the best candidates with the full vectors.",
+    )
+
+    @model_validator(mode="after")
+    def _consistency_fits_replication(self) -> StoreConfig:
+        wc, rf = self.write_consistency, self.replication
+        if wc is not None and rf is not None and wc > rf:
+            raise ValueError(f"write consistency {wc} exceeds the replication factor {rf}")
+        return self
 
 
 class LLMConfig(_Settings):
@@ -60,7 +99,18 @@ class LLMConfig(_Settings):
     api_key: SecretStr | None = None
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries after a refused connection, a timeout, HTTP 408/409/429 or 5xx.",
+    )
+    retry_base_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="Backoff base: retry n waits up to base * 2**n s (full jitter; cap 8 s).",
+    )
 
     @property
     def enabled(self) -> bool:
@@ -106,6 +156,15 @@ class RetrievalConfig(_Settings):
     sparse_weight: float = Field(
         default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of BM25 ranks (rrf)."
     )
+    query_mode: Literal["plain", "multi-query", "hyde", "iterative"] = Field(
+        default="plain",
+        description="Let the LLM rewrite the query (multi-query), write a hypothetical answer "
+        "to search with (hyde), or ask follow-up queries (iterative); needs an LLM.",
+    )
+    query_variants: int = Field(
+        default=3, ge=1, le=10, description="Rewrites of the query (multi-query only)."
+    )
+    rounds: int = Field(default=2, ge=1, le=5, description="Retrievals in all (iterative only).")
 
     @model_validator(mode="after")
     def _weights_fit_fusion(self) -> RetrievalConfig:

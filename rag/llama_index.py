@@ -22,6 +22,7 @@ from llama_index.core.schema import (
     TextNode,
 )
 
+from rag.access import Principal, scoped
 from rag.errors import ConfigError
 from rag.protocols import Retriever
 from rag.stores.payload import HIDDEN_NODE_KEYS, node_metadata
@@ -58,7 +59,8 @@ def hit_to_node(hit: Hit) -> NodeWithScore:
 class LateRAGRetriever(BaseRetriever):
     """A llama-index retriever over a ``RAG`` or any LateRAG ``Retriever``.
 
-    ``k`` defaults to the RAG's ``top_k`` (else 5); ``search_filter`` limits every query.
+    ``k`` defaults to the RAG's ``top_k`` (else 5); ``search_filter`` limits every query, and
+    so does ``principal``: only documents it may read (None: public ones) are retrieved.
     """
 
     def __init__(
@@ -67,16 +69,27 @@ class LateRAGRetriever(BaseRetriever):
         *,
         k: int | None = None,
         search_filter: SearchFilter | None = None,
+        principal: Principal | None = None,
         callback_manager: CallbackManager | None = None,
     ) -> None:
         from rag.sdk import RAG
 
         if isinstance(source, RAG):
-            self._search: Search = source.search
+            rag = source
+
+            def search(query: str, k: int, where: SearchFilter | None) -> list[Hit]:
+                return rag.search(query, k, where, principal=principal)
+
             default_k = source.config.top_k
         else:
-            self._search = source.retrieve
+            retrieve = source.retrieve
+
+            def search(query: str, k: int, where: SearchFilter | None) -> list[Hit]:
+                return retrieve(query, k, scoped(where, principal))
+
             default_k = DEFAULT_K
+        self._search: Search = search
+        self.principal = principal
         self.k = k if k is not None else default_k
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, got {self.k}")
@@ -94,6 +107,7 @@ def query_engine(
     *,
     k: int | None = None,
     search_filter: SearchFilter | None = None,
+    principal: Principal | None = None,
     **kwargs: Any,
 ) -> RetrieverQueryEngine:
     """Build a llama-index ``RetrieverQueryEngine`` over a collection, answering with ``llm``.
@@ -106,6 +120,6 @@ def query_engine(
             "query_engine needs an explicit llama-index LLM (llm=...); "
             "LateRAG never falls back to llama-index's global default"
         )
-    retriever = LateRAGRetriever(source, k=k, search_filter=search_filter)
+    retriever = LateRAGRetriever(source, k=k, search_filter=search_filter, principal=principal)
     kwargs.setdefault("callback_manager", retriever.callback_manager)
     return RetrieverQueryEngine.from_args(retriever, llm=llm, **kwargs)

@@ -142,6 +142,14 @@ class VectorStore(Protocol):
         """Delete a document's chunks (all, or those not of version ``keep_hash``)."""
         ...
 
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        """Return the point ids of every stored chunk of a document, all versions."""
+        ...
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        """Delete chunks by point id; ids not stored are ignored."""
+        ...
+
     def document(self, doc_id: str) -> DocumentInfo | None:
         """Return what is stored of one document, or None."""
         ...

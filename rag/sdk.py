@@ -16,17 +16,22 @@ from typing import Any
 import numpy as np
 
 from ingestion.chunk_builder import ChunkBuilder
+from ingestion.embedding.window_cache import WindowCache
 from ingestion.loaders import load_document
+from ingestion.manifest import Manifest, manifest_for
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
+from rag.access import Access, Principal, scoped, visible
 from rag.config import RAGConfig
 from rag.encoders import TransformerEncoder
 from rag.encoders.sparse import Bm25Encoder
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.evaluation.runner import EvalReport
 from rag.generation import generator_for
+from rag.generation.openai_chat import OpenAIChatGenerator
 from rag.protocols import Generator, Reranker, Retriever, TextKind, TokenEmbedder, VectorStore
 from rag.settings_file import load_config
 from rag.stores import open_store
+from rag.stores.indexing import HasVectorSize, Optimizable, Progress
 from rag.types import (
     Answer,
     Chunk,
@@ -37,7 +42,9 @@ from rag.types import (
     WindowStates,
     document_id,
 )
+from rag.vectors import fit_dims
 from retrievers import DenseRetriever, HybridRetriever
+from retrievers.query_expansion import ExpandedRetriever
 from retrievers.rerankers import make_reranker
 
 
@@ -114,6 +121,19 @@ class _Locked:
             return self._encoder.token_states(windows)
 
 
+class _LockedRetriever:
+    """A retriever whose every use holds ``lock``: it runs the model and the store."""
+
+    def __init__(self, retriever: Retriever, lock: threading.RLock) -> None:
+        self._retriever = retriever
+        self._lock = lock
+
+    def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
+        """Retrieve under the lock."""
+        with self._lock:
+            return self._retriever.retrieve(query, k, search_filter)
+
+
 class RAG:
     """Late-chunking RAG over one collection; heavy parts load on first use.
 
@@ -131,8 +151,10 @@ class RAG:
     ) -> None:
         self.config = config or RAGConfig()
         self._encoder = encoder
+        self._encoder_sized = False
         self._store = store
         self._store_opened = False
+        self._manifest: Manifest | None = None
         self._generator = generator
         self._reranker: Reranker | None = None
         self._lock = threading.RLock()
@@ -154,6 +176,9 @@ class RAG:
             if self._store is not None and self._store_opened:
                 self._store.close()
                 self._store_opened = False
+            if self._manifest is not None:
+                self._manifest.close()
+                self._manifest = None
 
     @property
     def store(self) -> VectorStore:
@@ -164,7 +189,19 @@ class RAG:
             if not self._store_opened:
                 self._store.open()
                 self._store_opened = True
+                # Undo or finish an interrupted ingest before anything can be searched.
+                self._manifest = manifest_for(self._store)
+                self._manifest.recover(self._store)
             return self._store
+
+    @property
+    def manifest(self) -> Manifest:
+        """The collection's record of ingested sources, chunk ids and settings."""
+        with self._lock:
+            store = self.store
+            if self._manifest is None:
+                self._manifest = manifest_for(store)
+            return self._manifest
 
     @property
     def encoder(self) -> TokenEmbedder:
@@ -177,6 +214,11 @@ class RAG:
                     if recorded:
                         settings = settings.model_copy(update={"model": recorded})
                 self._encoder = TransformerEncoder(settings).load()
+            if not self._encoder_sized:  # Matryoshka dims: configured, else the collection's
+                store = self.store
+                stored = store.vector_size() if isinstance(store, HasVectorSize) else None
+                self._encoder = fit_dims(self._encoder, self.config.embedder.dims, stored)
+                self._encoder_sized = True
             return self._encoder
 
     def _collection_model(self) -> str | None:
@@ -210,6 +252,29 @@ class RAG:
             )
         return DenseRetriever(self.encoder, self.store)
 
+    def _searcher(self) -> Retriever:
+        """The retriever that ``search`` uses: ``retriever`` under the lock.
+
+        A query mode other than plain puts the LLM's query writing in front of it; the LLM is
+        called outside the lock.
+        """
+        settings = self.config.retrieval
+        locked = _LockedRetriever(self.retriever, self._lock)
+        if settings.query_mode == "plain":
+            return locked
+        if not self.config.llm.enabled:
+            raise ConfigError(
+                f"query mode {settings.query_mode!r} needs an LLM: set both the LLM base URL "
+                "and model, or use the plain query mode"
+            )
+        return ExpandedRetriever(
+            locked,
+            OpenAIChatGenerator(self.config.llm),
+            settings.query_mode,
+            variants=settings.query_variants,
+            rounds=settings.rounds,
+        )
+
     @property
     def reranker(self) -> Reranker | None:
         """The configured reranker, built on first use; None when hits keep the vector order."""
@@ -222,25 +287,56 @@ class RAG:
                 )
             return self._reranker
 
-    def _builder(self) -> ChunkBuilder:
-        return ChunkBuilder(self.encoder, self.config.chunking)
+    def _builder(self, access: Access | None = None) -> ChunkBuilder:
+        tags = access.tags() if access is not None else None
+        cache = WindowCache.for_config(self.config.embedder)
+        return ChunkBuilder(self.encoder, self.config.chunking, access=tags, cache=cache)
 
     def ingest(
         self,
         paths: Sequence[str | Path],
         on_result: Callable[[FileResult], None] | None = None,
+        *,
+        access: Access | None = None,
+        reindex: bool = False,
+        on_status: Progress | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
+        """Ingest files and folders; unchanged files are skipped, changed ones replaced.
+
+        ``access`` names the users and groups that may read them (None or empty: public); a
+        file re-ingested with another rule is replaced. Other model or chunking settings than
+        the collection's raise ``ConfigError`` unless ``reindex``: then the files are
+        re-chunked and the collection's documents still built the old way are removed.
+        Then the search index is built if the collection outgrew a full scan (``optimize``).
+        """
         with self._lock:
-            return Ingestor(self._builder(), self.store).ingest(paths, on_result)
+            ingestor = Ingestor(self._builder(access), self.store, self.manifest, reindex=reindex)
+            report = ingestor.ingest(paths, on_result)
+            self.optimize(on_status)
+            return report
+
+    def optimize(self, progress: Progress | None = None) -> bool:
+        """Build the embedded store's HNSW index where it outgrew a full scan; blocks till done.
+
+        ``progress`` gets a status line before and after a long build. True if anything changed.
+        """
+        with self._lock:
+            store = self.store
+            return isinstance(store, Optimizable) and store.exists() and store.optimize(progress)
 
     async def aingest(
         self,
         paths: Sequence[str | Path],
         on_result: Callable[[FileResult], None] | None = None,
+        *,
+        access: Access | None = None,
+        reindex: bool = False,
+        on_status: Progress | None = None,
     ) -> IngestReport:
         """Like ``ingest``, in a worker thread (``on_result`` is called from that thread)."""
-        return await asyncio.to_thread(self.ingest, paths, on_result)
+        return await asyncio.to_thread(
+            self.ingest, paths, on_result, access=access, reindex=reindex, on_status=on_status
+        )
 
     def chunks(self, path: str | Path, *, vectors: bool = False) -> list[Chunk]:
         """Preview the chunks (and optionally vectors) a file would get, storing nothing."""
@@ -248,51 +344,82 @@ class RAG:
             return self._builder().build(load_document(Path(path)), vectors=vectors)
 
     def search(
-        self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> list[Hit]:
-        """Return the chunks that best answer ``query``, best first (reranked when configured)."""
+        """Return the chunks that best answer ``query``, best first (reranked when configured).
+
+        Only documents ``principal`` may read are searched; without one, public ones only.
+        """
         k = k or self.config.top_k
+        search_filter = scoped(search_filter, principal)
         reranker = self.reranker
-        with self._lock:
-            if reranker is None:
-                return self.retriever.retrieve(query, k, search_filter)
-            candidates = max(k, self.config.rerank.candidates)
-            hits = self.retriever.retrieve(query, candidates, search_filter)
-        return reranker.rerank(query, hits, k)
+        depth = k if reranker is None else max(k, self.config.rerank.candidates)
+        hits = self._searcher().retrieve(query, depth, search_filter)
+        return hits if reranker is None else reranker.rerank(query, hits, k)
 
     async def asearch(
-        self, query: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> list[Hit]:
         """Like ``search``, with the model and store in a worker thread."""
-        return await asyncio.to_thread(self.search, query, k, search_filter)
+        return await asyncio.to_thread(self.search, query, k, search_filter, principal=principal)
 
     def ask(
-        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Answer:
-        """Answer ``question`` from the collection, with citations."""
-        hits = self.search(question, k, search_filter)
+        """Answer ``question`` from the documents ``principal`` may read, with citations."""
+        hits = self.search(question, k, search_filter, principal=principal)
         return self.generator.generate(question, hits)
 
     def stream(
-        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> AnswerStream:
         """Like ``ask``, but the answer's text can be read as it is produced."""
-        hits = self.search(question, k, search_filter)
+        hits = self.search(question, k, search_filter, principal=principal)
         return AnswerStream(question, hits, self.generator)
 
     async def astream(
-        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> AsyncAnswerStream:
         """Like ``stream``: await it for the stream, then ``async for`` its text deltas."""
-        hits = await self.asearch(question, k, search_filter)
+        hits = await self.asearch(question, k, search_filter, principal=principal)
         generator = await asyncio.to_thread(lambda: self.generator)
         return AsyncAnswerStream(question, hits, generator)
 
     async def aask(
-        self, question: str, k: int | None = None, search_filter: SearchFilter | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        search_filter: SearchFilter | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Answer:
         """Like ``ask``; the LLM request is awaited, so many questions can be in flight."""
-        stream = await self.astream(question, k, search_filter)
+        stream = await self.astream(question, k, search_filter, principal=principal)
         async for _ in stream:
             pass
         if stream.answer is None:
@@ -311,10 +438,17 @@ class RAG:
         with self._lock:
             if not self.store.exists():
                 return 0
-            return self.store.delete_document(self.resolve_document(doc_id_or_path))
+            doc_id = self.resolve_document(doc_id_or_path)
+            removed = self.store.delete_document(doc_id)
+            self.manifest.forget(doc_id)
+            return removed
 
-    def documents(self) -> list[DocumentInfo]:
-        """The stored documents."""
+    def documents(self, *, principal: Principal | None = None) -> list[DocumentInfo]:
+        """The stored documents ``principal`` may read (without one: the public ones)."""
+        return visible(self.all_documents(), principal or Principal())
+
+    def all_documents(self) -> list[DocumentInfo]:
+        """Every stored document, whoever may read it: for operators (stats, delete)."""
         with self._lock:
             return self.store.documents() if self.store.exists() else []
 
@@ -340,7 +474,7 @@ class RAG:
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the collection."""
         with self._lock:
-            docs = self.documents()
+            docs = self.all_documents()
             chunks = self.store.count() if docs else 0
         store = self.config.store
         return {
@@ -349,5 +483,7 @@ class RAG:
             "location": store.url or str(store.path),
             "documents": len(docs),
             "chunks": chunks,
-            "settings": dict(docs[0].metadata) if docs else {},
+            "settings": {k: v for k, v in docs[0].metadata.items() if k != "access"}
+            if docs
+            else {},
         }

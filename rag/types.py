@@ -144,14 +144,20 @@ class Answer:
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """Restricts a search to chunks of the given sources or document ids (empty means any)."""
+    """Restricts a search to chunks of the given sources or document ids (empty means any).
+
+    ``readers`` (reader tags such as ``user:alice``, see ``rag.access``) keeps only public
+    chunks and those readable by one of the tags; None means no access check (the SDK
+    always sets it from the caller's ``Principal``).
+    """
 
     sources: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
+    readers: tuple[str, ...] | None = None
 
     def is_empty(self) -> bool:
         """Return True when the filter lets every chunk through."""
-        return not (self.sources or self.doc_ids)
+        return not (self.sources or self.doc_ids) and self.readers is None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def main() -> None:
     with st.sidebar:
         sidebar.show_notice()
         upload_panel.render(workspace, settings.max_upload_bytes)
-        docs = sidebar.render_documents(workspace)
+        docs = sidebar.render_documents(workspace, settings.principal)
         chat_settings = sidebar.chat_settings(settings)
     st.header("Ask your documents")
     st.caption(f"Collection {store.collection} · {len(docs)} documents")

@@ -103,7 +103,7 @@ def answer(workspace: Workspace, history: list[Turn], question: str, chat: ChatS
                     searched = condense_question(earlier, question, chat.llm)
                 if searched != question:
                     st.caption(f"Searched for: {md_escape(searched)}")
-            stream = workspace.stream(searched, chat.k, chat.llm)
+            stream = workspace.stream(searched, chat.k, chat.llm, chat.principal)
             st.write_stream(_escaped(workspace.deltas(stream), parts))
         except RagError as e:
             st.error(str(e))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
 
+from rag.access import Principal
 from rag.config import DEFAULT_COLLECTION, DEFAULT_STORE_DIR, LLMConfig, StoreConfig
 from rag.errors import ConfigError
 
@@ -18,6 +19,9 @@ ENV_LLM_BASE_URL = "LATERAG_UI_LLM_BASE_URL"
 ENV_LLM_MODEL = "LATERAG_UI_LLM_MODEL"
 ENV_LLM_TIMEOUT = "LATERAG_UI_LLM_TIMEOUT"
 ENV_MAX_UPLOAD_MB = "LATERAG_UI_MAX_UPLOAD_MB"
+ENV_USER = "LATERAG_UI_USER"
+ENV_GROUPS = "LATERAG_UI_GROUPS"
+"""The app's one caller: a user name and comma-separated groups (unset: anonymous)."""
 ENV_QDRANT_API_KEY = "QDRANT_API_KEY"
 """The server key is read from the same variable the CLI reads; it never goes on argv."""
 
@@ -26,11 +30,16 @@ DEFAULT_MAX_UPLOAD_MB = 50
 
 @dataclass(frozen=True)
 class AppSettings:
-    """The app's starting settings; the sidebar may change the collection and the LLM."""
+    """The app's starting settings; the sidebar may change the collection and the LLM.
+
+    ``principal`` is who the app searches for: it lists and answers from only the documents
+    that caller may read (anonymous: public documents).
+    """
 
     store: StoreConfig = field(default_factory=StoreConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    principal: Principal = field(default_factory=Principal)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -50,6 +59,8 @@ def settings_env(settings: AppSettings) -> dict[str, str]:
         ENV_QDRANT_URL: settings.store.url,
         ENV_LLM_BASE_URL: settings.llm.base_url,
         ENV_LLM_MODEL: settings.llm.model,
+        ENV_USER: settings.principal.user,
+        ENV_GROUPS: ",".join(settings.principal.groups),
     }
     env.update({name: value for name, value in optional.items() if value})
     return env
@@ -81,4 +92,6 @@ def settings_from_env(env: Mapping[str, str]) -> AppSettings:
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
         raise ConfigError(problems) from e
-    return AppSettings(store=store, llm=llm, max_upload_mb=int(raw_mb))
+    groups = [g for g in (env.get(ENV_GROUPS) or "").split(",") if g.strip()]
+    principal = Principal.of(env.get(ENV_USER) or None, groups)
+    return AppSettings(store=store, llm=llm, max_upload_mb=int(raw_mb), principal=principal)

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import SecretStr, ValidationError
 
+from rag.access import Principal
 from rag.config import LLMConfig, RAGConfig, StoreConfig
 from rag.errors import RagError
 from rag.types import DocumentInfo
@@ -23,10 +24,11 @@ NOTICE = "notice"
 
 @dataclass(frozen=True)
 class ChatSettings:
-    """What the chat needs from the sidebar: passages per answer and the LLM, if any."""
+    """What the chat needs from the sidebar: passages per answer, the LLM if any, the caller."""
 
     k: int
     llm: LLMConfig
+    principal: Principal = Principal()
 
 
 def _add_collection() -> None:
@@ -94,10 +96,11 @@ def show_notice() -> None:
         (st.error if kind == "error" else st.success)(message)
 
 
-def render_documents(workspace: Workspace) -> list[DocumentInfo]:
-    """List the collection's documents, each with its chunking and a delete button."""
-    docs = workspace.documents()
+def render_documents(workspace: Workspace, principal: Principal) -> list[DocumentInfo]:
+    """List the documents ``principal`` may read, each with its chunking and a delete button."""
+    docs = workspace.documents(principal)
     st.subheader(f"Documents ({len(docs)})")
+    st.caption(f"Signed in as {md_escape(principal.describe())}")
     if not docs:
         st.caption("None yet: add files above.")
     for info in docs:
@@ -149,4 +152,4 @@ def chat_settings(settings: AppSettings) -> ChatSettings:
         st.caption(f"Answers by {md_escape(str(llm.model))}, follow-ups read with the history.")
     else:
         st.caption("Answers are extractive: the retrieved sentences closest to the question.")
-    return ChatSettings(k=k, llm=llm)
+    return ChatSettings(k=k, llm=llm, principal=settings.principal)

@@ -46,11 +46,14 @@ def ingest_uploads(
         bar.progress(len(results) / total, text=f"{len(results)} of {total} files done")
         lines.markdown(status_line(result))
 
+    def status(line: str) -> None:
+        lines.caption(line)
+
     for result in refused:
         report(result)
     if saved:
         try:
-            workspace.ingest(saved, report)
+            workspace.ingest(saved, report, on_status=status)
         except RagError as e:
             done = {r.path for r in results}
             for path in saved:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ingestion.loaders import SUPPORTED_EXTENSIONS
+from ingestion.loaders import SNIFF_BYTES, SUPPORTED_EXTENSIONS, content_mismatch
 from ingestion.pipeline import FileResult
 from rag.config import StoreConfig
 
@@ -60,8 +62,9 @@ def save_uploads(
 ) -> tuple[list[Path], list[FileResult]]:
     """Save the acceptable files under ``folder``; return their paths and a failure per refusal.
 
-    A file of an unsupported type or over ``max_bytes`` is refused with a reason naming it.
-    Saving a name again replaces the earlier file, so re-uploading updates the document.
+    A file of an unsupported type, over ``max_bytes`` or whose content does not fit its type is
+    refused with a reason naming it. Saving a name again replaces the earlier file, so
+    re-uploading updates the document.
     """
     saved: list[Path] = []
     refused: list[FileResult] = []
@@ -79,8 +82,23 @@ def save_uploads(
             reason = f"{upload.size / 1024 / 1024:.1f} MB is over the {limit:g} MB limit"
             refused.append(FileResult(upload.name, "failed", error=f"{upload.name}: {reason}"))
             continue
+        data = upload.getvalue()
+        mismatch = content_mismatch(name, data[:SNIFF_BYTES])
+        if mismatch:
+            refused.append(FileResult(upload.name, "failed", error=f"{upload.name}: {mismatch}"))
+            continue
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / name
-        path.write_bytes(upload.getvalue())
-        saved.append(path)
+        saved.append(_replace(folder / name, data))
     return saved, refused
+
+
+def _replace(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a new file renamed onto ``path``: a symlink there is replaced."""
+    partial = path.with_name(f".{uuid.uuid4().hex}.part")
+    try:
+        with open(partial, "xb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

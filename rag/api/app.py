@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
+from rag.access import ANONYMOUS, Access, Principal
 from rag.api import uploads
 from rag.api.openai_compat import chat_router
 from rag.api.schemas import SearchRequest, error_body
@@ -75,32 +77,42 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(str(e), type(e).__name__), status_code=status)
 
 
-def _bearer(token: str) -> Any:
-    """A dependency that lets a request through only with ``Authorization: Bearer <token>``."""
-    expected = token.encode()
+def _caller(tokens: Mapping[str, Principal]) -> Any:
+    """A dependency returning the caller of ``Authorization: Bearer <token>`` (401 if unknown).
 
-    def check(
+    Without tokens every request is let through as the anonymous caller (public documents).
+    """
+    known = [(token.encode(), who) for token, who in tokens.items()]
+
+    def identify(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-    ) -> None:
+    ) -> Principal:
+        if not known:
+            return ANONYMOUS
         given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, expected):
+        found = None
+        for expected, who in known:  # compare with every token: no early exit to time
+            if hmac.compare_digest(given, expected):
+                found = who
+        if found is None:
             raise HTTPException(
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
+        return found
 
-    return Depends(check)
+    return Depends(identify)
 
 
-def _routes(state: ApiState) -> APIRouter:
-    """Search, ingest, documents and delete over the served collection."""
+def _routes(state: ApiState, caller: Any) -> APIRouter:
+    """Search, ingest, documents and delete over the served collection, for ``caller``."""
     router = APIRouter()
     rag, lock = state.rag, state.lock
 
     @router.post("/search")
-    def search(request: SearchRequest) -> dict[str, Any]:
+    def search(request: SearchRequest, who: Principal = caller) -> dict[str, Any]:
         with lock:
             state.require_collection()
-            hits = rag.search(request.query, request.k, request.search_filter())
+            hits = rag.search(request.query, request.k, request.search_filter(), principal=who)
         return {"query": request.query, "hits": [hit_json(h, i) for i, h in enumerate(hits, 1)]}
 
     @router.post("/ingest")
@@ -114,7 +126,11 @@ def _routes(state: ApiState) -> APIRouter:
                 files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
                 if not files:
                     raise HTTPException(400, "send the files as multipart form fields")
-                names = [uploads.safe_name(f.filename) for f in files]
+                access = Access.of(
+                    [str(v) for v in form.getlist("allow_user")],
+                    [str(v) for v in form.getlist("allow_group")],
+                )
+                names = [uploads.checked_name(f.filename, f.file) for f in files]
                 saved = [
                     await run_in_threadpool(uploads.save, f.file, state.upload_dir, name)
                     for f, name in zip(files, names, strict=True)
@@ -124,19 +140,20 @@ def _routes(state: ApiState) -> APIRouter:
 
         def run() -> dict[str, Any]:
             with lock:
-                return ingest_json(rag.ingest(saved))
+                return ingest_json(rag.ingest(saved, access=access))
 
         return await run_in_threadpool(run)
 
     @router.get("/documents")
-    def documents() -> dict[str, Any]:
+    def documents(who: Principal = caller) -> dict[str, Any]:
         with lock:
-            return {"documents": [document_json(d) for d in rag.documents()]}
+            return {"documents": [document_json(d) for d in rag.documents(principal=who)]}
 
     @router.delete("/documents/{doc_id}")
-    def delete(doc_id: str) -> dict[str, Any]:
-        with lock:
-            info = rag.store.document(doc_id) if rag.store.exists() else None
+    def delete(doc_id: str, who: Principal = caller) -> dict[str, Any]:
+        with lock:  # a document the caller may not read is not there for it
+            mine = {d.doc_id: d for d in rag.documents(principal=who)}
+            info = mine.get(doc_id)
             deleted = rag.delete(doc_id) if info is not None else 0
         if info is None or not deleted:
             raise HTTPException(404, f"no stored document has id {doc_id!r}")
@@ -152,12 +169,15 @@ def create_app(
     rag: RAG,
     *,
     token: str | None = None,
+    tokens: Mapping[str, Principal] | None = None,
     upload_dir: Path,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> FastAPI:
-    """Serve ``rag``'s collection; with ``token``, every route but ``/health`` needs it.
+    """Serve ``rag``'s collection; with tokens, every route but ``/health`` needs one.
 
-    Uploads are saved under ``upload_dir``; ``/ingest`` bodies over ``max_upload_bytes`` get 413.
+    ``tokens`` maps each token to its caller, whose documents searches, answers and listings
+    are limited to; ``token`` is an anonymous caller's (public documents only). Uploads are
+    saved under ``upload_dir``; ``/ingest`` bodies over ``max_upload_bytes`` get 413.
     """
     if max_upload_bytes < 1:
         raise ConfigError(f"max_upload_bytes must be positive, got {max_upload_bytes}")
@@ -168,9 +188,12 @@ def create_app(
         version="1",
     )
     _add_error_handlers(app)
-    guard = [_bearer(token)] if token else []
-    app.include_router(chat_router(state), dependencies=guard)
-    app.include_router(_routes(state), dependencies=guard)
+    callers = dict(tokens or {})
+    if token:
+        callers[token] = ANONYMOUS
+    caller = _caller(callers)
+    app.include_router(chat_router(state, caller), dependencies=[caller])
+    app.include_router(_routes(state, caller), dependencies=[caller])
 
     @app.get("/health")
     def health() -> dict[str, Any]:

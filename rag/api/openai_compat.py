@@ -19,6 +19,7 @@ import anyio
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
+from rag.access import Principal
 from rag.api.schemas import ChatRequest, error_body
 from rag.api.state import ApiState
 from rag.errors import RagError
@@ -100,13 +101,15 @@ async def in_thread(events: Generator[str, None, None]) -> AsyncIterator[str]:
         events.close()  # runs the generator's cleanup, releasing the lock it may hold
 
 
-def chat_router(state: ApiState) -> APIRouter:
-    """The chat-completions route over the served collection."""
+def chat_router(state: ApiState, caller: Any) -> APIRouter:
+    """The chat-completions route, answering from what ``caller``'s principal may read."""
     router = APIRouter()
     rag, lock = state.rag, state.lock
 
     @router.post("/v1/chat/completions", response_model=None)
-    def chat_completions(request: ChatRequest) -> dict[str, Any] | StreamingResponse:
+    def chat_completions(
+        request: ChatRequest, who: Principal = caller
+    ) -> dict[str, Any] | StreamingResponse:
         question = request.question()
         if not question:
             raise HTTPException(400, "the request has no user message with text to answer")
@@ -114,11 +117,11 @@ def chat_router(state: ApiState) -> APIRouter:
         if not request.stream:
             with lock:
                 state.require_collection()
-                answer = rag.ask(question, k, search_filter)
+                answer = rag.ask(question, k, search_filter, principal=who)
             return Completion(answer.generator).response(answer)
         with lock:  # retrieval errors become HTTP errors before the stream starts
             state.require_collection()
-            stream = rag.stream(question, k, search_filter)
+            stream = rag.stream(question, k, search_filter, principal=who)
             model = rag.generator.name
         events = Completion(model).events(stream, lock)
         return StreamingResponse(

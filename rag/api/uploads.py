@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from fastapi import HTTPException
 
-from ingestion.loaders import SUPPORTED_EXTENSIONS
+from ingestion.loaders import SNIFF_BYTES, SUPPORTED_EXTENSIONS, content_mismatch
 
 Message = MutableMapping[str, Any]
 
@@ -37,6 +37,17 @@ def safe_name(raw: str | None) -> str:
     if Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
         supported = ", ".join(SUPPORTED_EXTENSIONS)
         raise HTTPException(415, f"upload {shown} is not a supported type ({supported})")
+    return name
+
+
+def checked_name(raw: str | None, source: BinaryIO) -> str:
+    """Return ``safe_name(raw)`` once the upload's first bytes fit its type, else 415."""
+    name = safe_name(raw)
+    head = source.read(SNIFF_BYTES)
+    source.seek(0)
+    reason = content_mismatch(name, head)
+    if reason:
+        raise HTTPException(415, f"upload {name!r}: {reason}")
     return name
 
 

@@ -26,11 +26,23 @@ def open_store(config: StoreConfig) -> VectorStore:
     if config.url:
         from rag.stores.server import ServerStore
 
-        store = ServerStore(config.url, api_key=config.api_key, collection=config.collection)
+        store = ServerStore(
+            config.url,
+            api_key=config.api_key,
+            collection=config.collection,
+            shards=config.shards,
+            replication=config.replication,
+            write_consistency=config.write_consistency,
+            quantization=config.quantization,
+        )
     else:
         from rag.stores.edge import EdgeStore
 
-        store = EdgeStore(config.path / config.collection, collection=config.collection)
+        store = EdgeStore(
+            config.path / config.collection,
+            collection=config.collection,
+            quantization=config.quantization,
+        )
     store.open()
     return store
 

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 import numpy as np
 from qdrant_edge import (
+    BinaryQuantizationConfig,
+    BinaryQuantizationQueryEncoding,
     CountRequest,
     Distance,
     EdgeConfig,
+    EdgeOptimizersConfig,
     EdgeShard,
     EdgeSparseVectorParams,
     EdgeVectorParams,
@@ -24,6 +29,7 @@ from qdrant_edge import (
     FieldCondition,
     Filter,
     Fusion,
+    IsEmptyCondition,
     MatchAny,
     MatchValue,
     Modifier,
@@ -31,15 +37,27 @@ from qdrant_edge import (
     PayloadSelector,
     Point,
     Prefetch,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
+    ScalarQuantizationConfig,
+    ScalarType,
     ScrollRequest,
+    SearchParams,
     SparseVector,
     UpdateOperation,
 )
 
 from rag.errors import ConfigError, RagError, StoreError, StoreLockedError
 from rag.stores import payload as p
+from rag.stores.indexing import (
+    INDEXING_THRESHOLD_KB,
+    OVERSAMPLING,
+    IndexStatus,
+    Progress,
+    Quantization,
+    check_quantization,
+)
 from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
@@ -57,8 +75,14 @@ def _filter(conditions: p.Conditions) -> Filter | None:
         match = MatchValue(value=values[0]) if len(values) == 1 else MatchAny(any=list(values))
         return FieldCondition(key=key, match=match)
 
+    must: list[FieldCondition | Filter] = [field(key, vals) for key, vals in conditions.must]
+    if conditions.readers is not None:  # public (no tags) or readable by one of the readers
+        readable: list[FieldCondition | IsEmptyCondition] = [IsEmptyCondition(p.ACCESS_FIELD)]
+        if conditions.readers:
+            readable.append(field(p.ACCESS_FIELD, conditions.readers))
+        must.append(Filter(should=list(readable)))
     return Filter(
-        must=[field(key, values) for key, values in conditions.must] or None,
+        must=list(must) or None,
         must_not=[field(key, values) for key, values in conditions.must_not] or None,
     )
 
@@ -71,12 +95,49 @@ def _sparse(vector: SparseVec, what: str) -> SparseVector:
     return SparseVector(indices=indices, values=values)
 
 
-class EdgeStore(OpenedInWith):
-    """A ``VectorStore`` in a local folder, embedded in this process with qdrant-edge."""
+def _quantizer(
+    quantization: Quantization,
+) -> ScalarQuantizationConfig | BinaryQuantizationConfig | None:
+    """Return qdrant-edge's config for a quantisation kind (None: full floats only)."""
+    if quantization == "scalar":
+        return ScalarQuantizationConfig(type=ScalarType.Int8, always_ram=True)
+    if quantization == "binary":  # one bit per dimension; queries keep 8 bits for accuracy
+        return BinaryQuantizationConfig(
+            always_ram=True, query_encoding=BinaryQuantizationQueryEncoding.Scalar8Bits
+        )
+    return None
 
-    def __init__(self, folder: str | Path, *, collection: str | None = None) -> None:
+
+def _stored_quantization(config_file: Path) -> Quantization:
+    """Return the quantisation a shard's config file records for the dense vectors."""
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        kinds = config["vectors"][p.DENSE].get("quantization_config") or {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "none"
+    return "scalar" if "scalar" in kinds else "binary" if "binary" in kinds else "none"
+
+
+class EdgeStore(OpenedInWith):
+    """A ``VectorStore`` in a local folder, embedded in this process with qdrant-edge.
+
+    ``quantization`` and ``indexing_threshold_kb`` (segments larger than this get an HNSW
+    index on ``optimize``) apply when the collection is created; an existing one keeps its own.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        collection: str | None = None,
+        quantization: str = "none",
+        indexing_threshold_kb: int = INDEXING_THRESHOLD_KB,
+    ) -> None:
         self.folder = Path(folder)
         self.collection = collection or self.folder.name
+        self.quantization = check_quantization(quantization)
+        self.indexing_threshold_kb = indexing_threshold_kb
+        self._stored_quantization: Quantization = "none"
         self._shard: EdgeShard | None = None
         self._dim: int | None = None
         self._sparse = False
@@ -105,6 +166,7 @@ class EdgeStore(OpenedInWith):
         with self._guard("cannot open the store"):
             self._shard = EdgeShard.load(str(self.folder))
         self._dim, self._sparse = dim, sparse
+        self._stored_quantization = _stored_quantization(self.folder / CONFIG_FILE)
         logger.debug("opened edge store %s (dim %d)", self.folder, self._dim)
 
     def _stored_vectors(self) -> tuple[int, bool]:
@@ -156,14 +218,26 @@ class EdgeStore(OpenedInWith):
         p.check_dim(dim)
         if self._ready() is not None:
             p.check_same_dim(self.collection, self._dim or 0, dim)
+            if self.quantization not in ("none", self._stored_quantization):
+                logger.warning(
+                    "collection %r keeps its quantization %r: %r applies to new collections",
+                    self.collection,
+                    self._stored_quantization,
+                    self.quantization,
+                )
             return
+        dense = EdgeVectorParams(
+            size=dim, distance=Distance.Cosine, quantization_config=_quantizer(self.quantization)
+        )
         config = EdgeConfig(
-            vectors={p.DENSE: EdgeVectorParams(size=dim, distance=Distance.Cosine)},
+            vectors={p.DENSE: dense},
             sparse_vectors={p.SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+            optimizers=EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb),
         )
         with self._guard("cannot create the store"):
             shard = EdgeShard.create(str(self.folder), config)
             self._shard, self._dim, self._sparse = shard, dim, True
+            self._stored_quantization = self.quantization
             for field in p.INDEXED_FIELDS:
                 shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
             shard.flush()
@@ -211,6 +285,37 @@ class EdgeStore(OpenedInWith):
             if doomed and selector is not None:
                 shard.update(UpdateOperation.delete_points_by_filter(selector))
         return doomed
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        """Return the point ids of every stored chunk of a document, all versions."""
+        shard = self._ready()
+        if shard is None:
+            return []
+        ids: list[str] = []
+        offset = None
+        where = _filter(p.Conditions.for_document(doc_id))
+        with self._guard("cannot list a document's chunks"):
+            while True:
+                request = ScrollRequest(
+                    offset=offset,
+                    limit=p.BATCH_SIZE,
+                    filter=where,
+                    with_payload=False,
+                    with_vector=False,
+                )
+                records, offset = shard.scroll(request)
+                ids.extend(str(record.id) for record in records)
+                if offset is None:
+                    return ids
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        """Delete chunks by point id; ids not stored are ignored."""
+        shard = self._ready()
+        if shard is None or not ids:
+            return
+        with self._guard("cannot delete chunks"):
+            for batch in p.batches(list(ids)):
+                shard.update(UpdateOperation.delete_points(list(batch)))
 
     def _facet(
         self, shard: EdgeShard, key: str, conditions: p.Conditions, limit: int
@@ -263,6 +368,7 @@ class EdgeStore(OpenedInWith):
             limit=k,
             query=Query.Nearest(p.vector_values(vector, self._dim, "the query"), using=p.DENSE),
             filter=_filter(p.Conditions.for_search(search_filter)),
+            params=self._search_params(),
             with_payload=True,
             with_vector=False,
         )
@@ -311,7 +417,9 @@ class EdgeStore(OpenedInWith):
         request = QueryRequest(
             limit=k,
             prefetches=[
-                Prefetch(limit=limit, query=dense_query, filter=where),
+                Prefetch(
+                    limit=limit, query=dense_query, filter=where, params=self._search_params()
+                ),
                 Prefetch(limit=limit, query=sparse_query, filter=where),
             ],
             query=fuse,
@@ -321,3 +429,99 @@ class EdgeStore(OpenedInWith):
         with self._guard("cannot search"):
             points = shard.query(request)
         return [Hit(chunk=p.payload_to_chunk(point.payload), score=point.score) for point in points]
+
+    def export(
+        self, batch_size: int = 256, start: str | None = None
+    ) -> Iterator[tuple[list[Chunk], str | None]]:
+        """Yield the stored chunks with their dense and sparse vectors, in id order from ``start``.
+
+        Each batch of at most ``batch_size`` chunks comes with the id the next batch starts at
+        (None after the last), so a copy can resume there.
+        """
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        shard = self._ready()
+        offset = start
+        while shard is not None:
+            request = ScrollRequest(
+                offset=offset, limit=batch_size, with_payload=True, with_vector=True
+            )
+            with self._guard("cannot read chunks"):
+                records, following = shard.scroll(request)
+            chunks = []
+            for record in records:
+                vectors = cast(dict[str, _Vector], record.vector or {})
+                dense, sparse = vectors.get(p.DENSE), vectors.get(p.SPARSE)
+                chunk = replace(
+                    p.payload_to_chunk(record.payload),
+                    vector=None if dense is None else np.asarray(dense, dtype=np.float32),
+                    sparse=None
+                    if not isinstance(sparse, SparseVector)
+                    else SparseVec(tuple(sparse.indices), tuple(map(float, sparse.values))),
+                )
+                if chunk.id != str(record.id):
+                    raise StoreError(
+                        f"point {record.id} in {self.folder} does not have the id of its payload "
+                        f"({chunk.id}): it was not written by LateRAG",
+                        collection=self.collection,
+                    )
+                chunks.append(chunk)
+            offset = None if following is None else str(following)
+            if chunks:
+                yield chunks, offset
+            if offset is None:
+                return
+
+    def _search_params(self) -> SearchParams | None:
+        """Rescore quantised candidates with the float vectors, oversampled; None: floats only."""
+        oversampling = OVERSAMPLING.get(self._stored_quantization)
+        if oversampling is None:
+            return None
+        return SearchParams(
+            quantization=QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        )
+
+    def vector_size(self) -> int | None:
+        """The dense vector size of the collection, or None when it does not exist."""
+        return self._dim if self._ready() is not None else None
+
+    def index_status(self) -> IndexStatus | None:
+        """How many vectors are indexed and which payload fields are; None without a collection."""
+        shard = self._ready()
+        if shard is None:
+            return None
+        with self._guard("cannot read the store's index status"):
+            info = shard.info()
+        return IndexStatus(
+            points=info.points_count,
+            indexed_vectors=info.indexed_vectors_count,
+            vectors_per_point=2 if self._sparse else 1,
+            segments=info.segments_count,
+            payload_indexes=tuple(sorted(info.payload_schema)),
+            quantization=self._stored_quantization,
+        )
+
+    def optimize(self, progress: Progress | None = None) -> bool:
+        """Build the HNSW index (and quantised vectors) of segments past the indexing threshold.
+
+        Blocks the whole process until done (qdrant-edge 0.9 holds the GIL), minutes for 100k
+        chunks. ``progress`` gets a line before and after a long build. Returns True when
+        anything was rebuilt.
+        """
+        status = self.index_status()
+        if status is None or self._dim is None:
+            return False
+        threshold = self.indexing_threshold_kb * 1024 // (4 * self._dim)
+        if progress is not None and status.unindexed > threshold:
+            progress(f"indexing {status.unindexed} chunks of {self.folder} (blocks until done)")
+        started = time.perf_counter()
+        with self._guard("cannot build the search index"):
+            shard = cast(EdgeShard, self._shard)
+            changed = shard.optimize()
+            shard.flush()
+        seconds = time.perf_counter() - started
+        if changed:
+            logger.info("optimised edge store %s in %.1f s", self.folder, seconds)
+            if progress is not None:
+                progress(f"search index of {self.folder} built in {seconds:.1f}s")
+        return changed

@@ -24,7 +24,10 @@ FUSIONS = ("rrf", "dbsf")
 RRF_K = 60
 """The rank constant of reciprocal rank fusion."""
 
-INDEXED_FIELDS = ("doc_id", "source", "content_hash")
+ACCESS_FIELD = "meta.access"
+"""Payload field with a chunk's reader tags (``rag.access``); null or missing: public."""
+
+INDEXED_FIELDS = ("doc_id", "source", "content_hash", ACCESS_FIELD)
 """Payload fields with a keyword index, created with the collection."""
 
 INFO_FIELDS = ["doc_id", "source", "content_hash", "meta"]
@@ -40,23 +43,28 @@ T = TypeVar("T")
 class Conditions:
     """A library-neutral filter.
 
-    Every ``must`` key holds one of its values; no ``must_not`` key holds any of its values.
+    Every ``must`` key holds one of its values; no ``must_not`` key holds any of its values;
+    with ``readers`` set, ``ACCESS_FIELD`` is empty or holds one of the readers.
     """
 
     must: tuple[tuple[str, tuple[str, ...]], ...] = ()
     must_not: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    readers: tuple[str, ...] | None = None
 
     def is_empty(self) -> bool:
         """Return True when the conditions let every point through."""
-        return not (self.must or self.must_not)
+        return not (self.must or self.must_not) and self.readers is None
 
     @classmethod
     def for_search(cls, search_filter: SearchFilter | None) -> Conditions:
-        """Turn a ``SearchFilter`` into match-any conditions on source and doc_id."""
+        """Turn a ``SearchFilter`` into match-any conditions on source, doc_id and readers."""
         if search_filter is None:
             return cls()
         pairs = (("source", search_filter.sources), ("doc_id", search_filter.doc_ids))
-        return cls(must=tuple((key, tuple(values)) for key, values in pairs if values))
+        return cls(
+            must=tuple((key, tuple(values)) for key, values in pairs if values),
+            readers=search_filter.readers,
+        )
 
     @classmethod
     def for_document(

@@ -15,6 +15,7 @@ from qdrant_client.http.exceptions import ApiException
 from rag.config import DEFAULT_COLLECTION
 from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
+from rag.stores.indexing import OVERSAMPLING, Quantization, check_quantization
 from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
@@ -36,8 +37,15 @@ def _filter(conditions: p.Conditions) -> models.Filter | None:
         )
         return models.FieldCondition(key=key, match=match)
 
+    must: list[models.Condition] = [field(key, values) for key, values in conditions.must]
+    if conditions.readers is not None:  # public (no tags) or readable by one of the readers
+        empty = models.IsEmptyCondition(is_empty=models.PayloadField(key=p.ACCESS_FIELD))
+        readable: list[models.Condition] = [empty]
+        if conditions.readers:
+            readable.append(field(p.ACCESS_FIELD, conditions.readers))
+        must.append(models.Filter(should=readable))
     return models.Filter(
-        must=[field(key, values) for key, values in conditions.must] or None,
+        must=must or None,
         must_not=[field(key, values) for key, values in conditions.must_not] or None,
     )
 
@@ -47,8 +55,28 @@ def _sparse(vector: SparseVec, what: str) -> models.SparseVector:
     return models.SparseVector(indices=indices, values=values)
 
 
+def _quantizer(
+    quantization: Quantization,
+) -> models.ScalarQuantization | models.BinaryQuantization | None:
+    """Return qdrant-client's config for a quantisation kind (None: full floats only)."""
+    if quantization == "scalar":
+        config = models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
+        return models.ScalarQuantization(scalar=config)
+    if quantization == "binary":  # one bit per dimension; queries keep 8 bits for accuracy
+        encoding = models.BinaryQuantizationQueryEncoding.SCALAR8BITS
+        binary = models.BinaryQuantizationConfig(always_ram=True, query_encoding=encoding)
+        return models.BinaryQuantization(binary=binary)
+    return None
+
+
 class ServerStore(OpenedInWith):
-    """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``)."""
+    """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``).
+
+    ``shards``, ``replication`` and ``write_consistency`` shape a collection it creates; None
+    leaves the server's default (on a cluster: one shard per node, the configured replicas).
+    ``quantization`` applies to a collection it creates (the in-memory mode records it but
+    always searches exactly).
+    """
 
     def __init__(
         self,
@@ -58,6 +86,10 @@ class ServerStore(OpenedInWith):
         collection: str = DEFAULT_COLLECTION,
         location: str | None = None,
         timeout: int | None = None,
+        shards: int | None = None,
+        replication: int | None = None,
+        write_consistency: int | None = None,
+        quantization: str = "none",
     ) -> None:
         if (url is None) == (location is None):
             raise ConfigError("give either a Qdrant server url or location=':memory:', not both")
@@ -65,6 +97,11 @@ class ServerStore(OpenedInWith):
         self.location = location
         self.collection = collection
         self.timeout = timeout
+        self.shards = shards
+        self.replication = replication
+        self.write_consistency = write_consistency
+        self.quantization = check_quantization(quantization)
+        self._stored_quantization: Quantization = "none"
         self._api_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._client: QdrantClient | None = None
         self._dim: int | None = None
@@ -106,6 +143,14 @@ class ServerStore(OpenedInWith):
                 f"collection {self.collection!r} at {self._where} has no {p.DENSE!r} vector: "
                 "it was not made by LateRAG"
             )
+        kind = params.quantization_config
+        self._stored_quantization = (
+            "scalar"
+            if isinstance(kind, models.ScalarQuantization)
+            else "binary"
+            if isinstance(kind, models.BinaryQuantization)
+            else "none"
+        )
         return int(params.size)
 
     def _ready(self) -> QdrantClient:
@@ -167,11 +212,21 @@ class ServerStore(OpenedInWith):
         if self._dim is not None:
             p.check_same_dim(self.collection, self._dim, dim)
             return
-        vectors = {p.DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)}
+        dense = models.VectorParams(
+            size=dim,
+            distance=models.Distance.COSINE,
+            quantization_config=_quantizer(self.quantization),
+        )
+        vectors = {p.DENSE: dense}
         sparse = {p.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)}
         with self._guard("cannot create the collection"):
             client.create_collection(
-                self.collection, vectors_config=vectors, sparse_vectors_config=sparse
+                self.collection,
+                vectors_config=vectors,
+                sparse_vectors_config=sparse,
+                shard_number=self.shards,
+                replication_factor=self.replication,
+                write_consistency_factor=self.write_consistency,
             )
             if self.url is not None:  # the in-memory mode has no payload indexes and warns
                 for field in p.INDEXED_FIELDS:
@@ -179,6 +234,7 @@ class ServerStore(OpenedInWith):
                         self.collection, field, models.PayloadSchemaType.KEYWORD, wait=True
                     )
         self._dim, self._sparse = dim, True
+        self._stored_quantization = self.quantization
         logger.info("created collection %r at %s (size %d)", self.collection, self._where, dim)
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
@@ -224,6 +280,40 @@ class ServerStore(OpenedInWith):
                     self.collection, points_selector=models.FilterSelector(filter=selector)
                 )
         return doomed
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        """Return the point ids of every stored chunk of a document, all versions."""
+        client = self._ready()
+        if self._dim is None:
+            return []
+        ids: list[str] = []
+        offset: Any = None
+        with self._guard("cannot list a document's chunks"):
+            while True:
+                records, offset = client.scroll(
+                    self.collection,
+                    scroll_filter=_filter(p.Conditions.for_document(doc_id)),
+                    limit=SCROLL_PAGE,
+                    offset=offset,
+                    with_payload=False,
+                    with_vectors=False,
+                )
+                ids.extend(str(record.id) for record in records)
+                if offset is None:
+                    return ids
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        """Delete chunks by point id; ids not stored are ignored."""
+        client = self._ready()
+        if self._dim is None or not ids:
+            return
+        with self._guard("cannot delete chunks"):
+            for batch in p.batches(list(ids)):
+                client.delete(
+                    self.collection,
+                    points_selector=models.PointIdsList(points=list(batch)),
+                    wait=True,
+                )
 
     def _summarize(self, client: QdrantClient, conditions: p.Conditions) -> list[DocumentInfo]:
         """Scroll the matching payloads (no text, no vectors) once and group them by document.
@@ -277,6 +367,7 @@ class ServerStore(OpenedInWith):
                 query=query,
                 using=p.DENSE,
                 query_filter=_filter(p.Conditions.for_search(search_filter)),
+                search_params=self._search_params(),
                 limit=k,
                 with_payload=True,
                 with_vectors=False,
@@ -310,6 +401,7 @@ class ServerStore(OpenedInWith):
                 query=p.vector_values(vector, self._dim, "the query"),
                 using=p.DENSE,
                 filter=where,
+                params=self._search_params(),
                 limit=limit,
             ),
             models.Prefetch(
@@ -340,3 +432,16 @@ class ServerStore(OpenedInWith):
         selector = _filter(p.Conditions.for_search(search_filter))
         with self._guard("cannot count chunks"):
             return client.count(self.collection, count_filter=selector, exact=True).count
+
+    def _search_params(self) -> models.SearchParams | None:
+        """Rescore quantised candidates with the float vectors, oversampled (servers only)."""
+        oversampling = OVERSAMPLING.get(self._stored_quantization)
+        if oversampling is None or self.url is None:  # local mode always searches exactly
+            return None
+        rescore = models.QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        return models.SearchParams(quantization=rescore)
+
+    def vector_size(self) -> int | None:
+        """The dense vector size of the collection, or None when it does not exist."""
+        self._ready()
+        return self._dim

@@ -66,7 +66,7 @@ def test_a_collection_remembers_its_model_and_refuses_another(
         rag.ingest([docs])
 
 
-def test_changing_chunk_settings_rechunks_on_the_next_ingest(
+def test_changing_chunk_settings_rechunks_on_a_reindex(
     tmp_path: Path, encoder: TransformerEncoder
 ) -> None:
     store = StoreConfig(path=tmp_path)
@@ -75,7 +75,9 @@ def test_changing_chunk_settings_rechunks_on_the_next_ingest(
         before = rag.store.count()
     small = RAGConfig(store=store, chunking=ChunkingConfig(chunk_size=32))
     with RAG(small, encoder=encoder) as rag:
-        report = rag.ingest([EXAMPLES / "handbook.md"])
+        with pytest.raises(ConfigError, match="chunk_size=64, not chunk_size=32"):
+            rag.ingest([EXAMPLES / "handbook.md"])
+        report = rag.ingest([EXAMPLES / "handbook.md"], reindex=True)
         assert report.count("updated") == 1
         (doc,) = rag.documents()
         assert doc.metadata["chunk_size"] == 32
