@@ -7,6 +7,7 @@ the plan's ``vectors``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
@@ -22,7 +23,7 @@ from rag.types import Span, Tokens
 WINDOWS_PER_CALL = 32
 
 
-class Plan:
+class Plan(ABC):
     """One document's pending work: ``sizes[i]`` tokens for unit ``i``; vectors when all ran."""
 
     def __init__(self, spans: list[Span], sizes: list[int]) -> None:
@@ -38,9 +39,9 @@ class Plan:
     def _ran(self, count: int) -> None:
         self._left -= count
 
+    @abstractmethod
     def vectors(self) -> np.ndarray:
         """Return each chunk's L2-normalised vector; raises ``EmbeddingError`` before ``done``."""
-        raise NotImplementedError
 
 
 Unit = tuple[Plan, int]
