@@ -33,6 +33,7 @@ from ingestion.embedding import LateChunker, token_spans
 from ingestion.loaders import load_document
 from rag import ChunkingConfig
 from rag.encoders import TransformerEncoder
+from rag.errors import EmbeddingError
 from rag.evaluation.datasets import load_eval_set
 from rag.evaluation.metrics import mean, page_scores
 from rag.types import Chunk, Hit, Span
@@ -55,11 +56,13 @@ def levels(
     sentences: list[Span] = []
     owner: list[int] = []
     for index, chunk in enumerate(chunks):
-        pieces = sentence_spans(text, chunk.char_span) or [chunk.char_span]
-        for piece, tokens in zip(pieces, token_spans(offsets, pieces), strict=True):
-            if tokens[1] > tokens[0]:
-                sentences.append(piece)
-                owner.append(index)
+        for piece in sentence_spans(text, chunk.char_span) or [chunk.char_span]:
+            try:
+                token_spans(offsets, [piece])
+            except EmbeddingError:
+                continue  # a piece the tokenizer drops whole, such as a lone symbol
+            sentences.append(piece)
+            owner.append(index)
     sections = [
         (chunks[i].char_span[0], chunks[min(i + section_chunks, len(chunks)) - 1].char_span[1])
         for i in range(0, len(chunks), section_chunks)
