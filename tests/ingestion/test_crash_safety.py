@@ -50,7 +50,7 @@ def make_corpus(folder: Path) -> Path:
     lines = [
         f"Section {i}: the machine part {i} must be checked every {i % 9 + 1} days "
         f"and replaced after {i * 13} hours of use."
-        for i in range(1, 61)
+        for i in range(1, 201)
     ]
     (folder / "manual.txt").write_text("\n".join(lines) + "\n")
     return folder
@@ -124,9 +124,11 @@ def pending_paths(manifest: Path) -> list[str]:
 
 
 def wait_for_pending(manifest: Path, name: str, ingest: Ingest, timeout: float = 300) -> None:
+    """Return once ``name`` is being written, or when the ingest ended without that being seen."""
     deadline = time.monotonic() + timeout
     while not any(name in row for row in pending_paths(manifest)):
-        assert ingest.process.poll() is None, "the ingest ended before writing " + name
+        if ingest.process.poll() is not None:
+            return  # the write was too quick to see: the caller tries again
         assert time.monotonic() < deadline
         time.sleep(0.002)
 
@@ -160,11 +162,13 @@ def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
     manual = document_id(str((corpus / "manual.txt").resolve()))
     for when in kill_points:
         # The manual's write takes milliseconds: retry until the kill lands inside it.
-        for attempt in range(3):
+        for attempt in range(6):
             store = tmp_path / f"{when.__name__}-{attempt}"
             ingest = Ingest(corpus, store)
             try:
                 when(ingest, store)
+                if when is in_the_middle_of_the_manual and ingest.process.poll() is not None:
+                    continue  # it finished before the poll saw the manual pending
                 ingest.kill()
             finally:
                 if ingest.process.poll() is None:
@@ -184,7 +188,7 @@ def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
             if caught or when is not in_the_middle_of_the_manual:
                 break
         else:
-            pytest.fail("three kills all missed the manual's write")
+            pytest.fail("six kills all missed the manual's write")
 
 
 class FailingStore:
