@@ -1,14 +1,17 @@
 """Page recall of LateRAG retrieval on FinanceBench filings, one shared collection per setting.
 
 Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,naive:64 ...]
-           [--retrieval dense,hybrid,embedding,hybrid+embedding] [--cross-encoder MODEL]
+           [--retrieval dense,title,title@1,hybrid,hybrid@0.5,dbsf,embedding,hybrid+title]
+           [--cross-encoder MODEL]
            [--keep DIR]
 
 For each mode:chunk_size setting, ingests the filings (every N-th one by name; all by default)
 into one embedded collection, then asks every question of those filings against the whole
-collection once per retrieval variant: dense, hybrid (dense fused with BM25 by RRF), embedding
-(E2Rank-style reranking of 30 dense candidates), cross-encoder (with --cross-encoder), and any
-of them joined by "+". Prints page recall@1/5/10, hit@5/10 and MRR@10 (definitions in the data
+collection once per retrieval variant: dense, hybrid (dense fused with BM25 by RRF; hybrid@W
+weighs BM25 by W), dbsf (the same by score fusion), title (the title boost; title@W sets its
+weight; without it every variant runs with the boost off), embedding (E2Rank-style reranking of 30
+dense candidates; embedding@A sets alpha), cross-encoder (with --cross-encoder), and any of
+them joined by "+". Prints page recall@1/5/10, hit@5/10 and MRR@10 (definitions in the data
 folder's README) with ingest throughput and query latency, as a Markdown table headed by the
 date and the machine. Progress goes to stderr, the table to stdout.
 
@@ -36,19 +39,45 @@ COLUMNS = ["recall@1", "recall@5", "recall@10", "hit@5", "hit@10", "mrr@10"]
 
 
 def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, object]:
-    """The RAGConfig sections for a variant such as "dense", "hybrid" or "hybrid+embedding"."""
-    parts = set(variant.split("+"))
-    unknown = parts - {"dense", "hybrid", "embedding", "cross-encoder"}
+    """The RAGConfig sections for a variant such as "dense", "hybrid@0.5" or "hybrid+embedding".
+
+    Parts joined by "+": dense, hybrid (RRF; "@W" sets the BM25 weight, dense staying 1),
+    dbsf (hybrid by distribution-based score fusion), title (the title boost, off unless
+    named; "@W" sets its weight), embedding ("@A" sets the feedback weight alpha) and
+    cross-encoder.
+    """
+    parts = dict(_part(p) for p in variant.split("+"))
+    unknown = set(parts) - {"dense", "hybrid", "dbsf", "title", "embedding", "cross-encoder"}
     if unknown:
         raise SystemExit(f"unknown retrieval variant part(s): {', '.join(sorted(unknown))}")
     if "cross-encoder" in parts and not cross_encoder:
         raise SystemExit("the cross-encoder variant needs --cross-encoder MODEL")
+    retrieval: dict[str, object] = {"title_weight": 0.0}
+    if "hybrid" in parts:
+        weight = parts["hybrid"]
+        retrieval.update(hybrid=True, **({} if weight is None else {"sparse_weight": weight}))
+    if "dbsf" in parts:
+        retrieval.update(hybrid=True, fusion="dbsf")
+    if "title" in parts:
+        weight = parts["title"]
+        retrieval["title_weight"] = RetrievalConfig().title_weight if weight is None else weight
     rerank = RerankConfig()
     if "embedding" in parts:
+        alpha = parts["embedding"]
         rerank = RerankConfig(kind="embedding")
+        if alpha is not None:
+            rerank = RerankConfig(kind="embedding", alpha=alpha)
     if "cross-encoder" in parts:
         rerank = RerankConfig(kind="cross-encoder", model=cross_encoder)
-    return {"retrieval": RetrievalConfig(hybrid="hybrid" in parts), "rerank": rerank}
+    return {"retrieval": RetrievalConfig.model_validate(retrieval), "rerank": rerank}
+
+
+def _part(text: str) -> tuple[str, float | None]:
+    name, _, value = text.strip().partition("@")
+    try:
+        return name, float(value) if value else None
+    except ValueError:
+        raise SystemExit(f"not a number after @ in retrieval variant part {text!r}") from None
 
 
 def main() -> None:
@@ -63,7 +92,7 @@ def main() -> None:
     parser.add_argument(
         "--retrieval",
         default="dense",
-        help="Comma-separated retrieval variants, e.g. dense,hybrid,embedding,hybrid+embedding.",
+        help="Comma-separated retrieval variants, e.g. dense,hybrid@0.5,dbsf,hybrid+embedding.",
     )
     parser.add_argument("--cross-encoder", help="Hub name or folder of a cross-encoder reranker.")
     parser.add_argument("--chunker", default="structure")

@@ -304,6 +304,16 @@ RETRIEVAL = _group(
     ),
     (
         _option(
+            "title_weight",
+            float,
+            "--title-weight",
+            help="Boost hits whose file name matches the query; 0 turns it off "
+            f"(default: {_DEFAULTS.retrieval.title_weight}).",
+        ),
+        "title_weight",
+    ),
+    (
+        _option(
             "query_mode",
             Literal["plain", "multi-query", "hyde", "iterative"],
             "--query-mode",

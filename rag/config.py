@@ -156,6 +156,13 @@ class RetrievalConfig(_Settings):
     sparse_weight: float = Field(
         default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of BM25 ranks (rrf)."
     )
+    title_weight: float = Field(
+        default=2.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Raise each hit's score by this times its size times the cosine between "
+        "the query and the hit's file name (0: off).",
+    )
     query_mode: Literal["plain", "multi-query", "hyde", "iterative"] = Field(
         default="plain",
         description="Let the LLM rewrite the query (multi-query), write a hypothetical answer "

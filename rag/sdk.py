@@ -46,6 +46,7 @@ from rag.vectors import fit_dims
 from retrievers import DenseRetriever, HybridRetriever
 from retrievers.query_expansion import ExpandedRetriever
 from retrievers.rerankers import make_reranker
+from retrievers.title_boost import TitleBoostedRetriever, TitleVectors
 
 
 class AnswerStream:
@@ -157,6 +158,7 @@ class RAG:
         self._manifest: Manifest | None = None
         self._generator = generator
         self._reranker: Reranker | None = None
+        self._titles: TitleVectors | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -253,13 +255,19 @@ class RAG:
         return DenseRetriever(self.encoder, self.store)
 
     def _searcher(self) -> Retriever:
-        """The retriever that ``search`` uses: ``retriever`` under the lock.
+        """The retriever that ``search`` uses: ``retriever``, title-boosted, under the lock.
 
         A query mode other than plain puts the LLM's query writing in front of it; the LLM is
         called outside the lock.
         """
         settings = self.config.retrieval
-        locked = _LockedRetriever(self.retriever, self._lock)
+        retriever = self.retriever
+        if settings.title_weight > 0:
+            with self._lock:
+                if self._titles is None:
+                    self._titles = TitleVectors(self.encoder)
+            retriever = TitleBoostedRetriever(retriever, self._titles, settings.title_weight)
+        locked = _LockedRetriever(retriever, self._lock)
         if settings.query_mode == "plain":
             return locked
         if not self.config.llm.enabled:

@@ -2,5 +2,6 @@
 
 from retrievers.dense import DenseRetriever
 from retrievers.hybrid import HybridRetriever
+from retrievers.title_boost import TitleBoostedRetriever, TitleVectors
 
-__all__ = ["DenseRetriever", "HybridRetriever"]
+__all__ = ["DenseRetriever", "HybridRetriever", "TitleBoostedRetriever", "TitleVectors"]

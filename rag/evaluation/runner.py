@@ -88,6 +88,8 @@ def evaluate(
                 "k": depth,
                 "top_k": config.top_k,
                 "every": every,
+                "retrieval": config.retrieval.model_dump(mode="json"),
+                "rerank": config.rerank.model_dump(mode="json"),
             }
     return EvalReport(
         kind=evalset.kind,

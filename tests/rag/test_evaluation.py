@@ -10,6 +10,7 @@ import pytest
 
 from rag import RAG
 from rag.cli import run
+from rag.config import RetrievalConfig
 from rag.encoders import TransformerEncoder
 from rag.evaluation import DocQuery, PageQuery, doc_scores, ndcg, page_scores
 from rag.types import Chunk, Hit
@@ -82,6 +83,8 @@ def test_beir_folder_scores_ndcg(tmp_path: Path, encoder: TransformerEncoder) ->
     assert (report.kind, report.documents, report.queries) == ("beir", 4, 2)
     assert report.metrics["ndcg@10"] == pytest.approx(1.0)
     assert report.settings["chunking"] == "late"
+    assert report.settings["retrieval"] == RetrievalConfig().model_dump(mode="json")
+    assert report.settings["rerank"]["kind"] == "none"
 
 
 @pytest.mark.slow
