@@ -1,7 +1,7 @@
 """Page recall of LateRAG retrieval on FinanceBench filings, one shared collection per setting.
 
 Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,naive:64 ...]
-           [--retrieval dense,title,title@1,hybrid,hybrid@0.5,dbsf,embedding,hybrid+title]
+           [--retrieval dense,title,title@1+page,hybrid@0.5,dbsf,embedding,hybrid+title]
            [--cross-encoder MODEL]
            [--keep DIR]
 
@@ -9,11 +9,12 @@ For each mode:chunk_size setting, ingests the filings (every N-th one by name; a
 into one embedded collection, then asks every question of those filings against the whole
 collection once per retrieval variant: dense, hybrid (dense fused with BM25 by RRF; hybrid@W
 weighs BM25 by W), dbsf (the same by score fusion), title (the title boost; title@W sets its
-weight; without it every variant runs with the boost off), embedding (E2Rank-style reranking of 30
+weight), page (at most one hit a page; page@N: N), embedding (E2Rank-style reranking of 30
 dense candidates; embedding@A sets alpha), cross-encoder (with --cross-encoder), and any of
-them joined by "+". Prints page recall@1/5/10, hit@5/10 and MRR@10 (definitions in the data
-folder's README) with ingest throughput and query latency, as a Markdown table headed by the
-date and the machine. Progress goes to stderr, the table to stdout.
+them joined by "+"; title and page are off unless named. Prints page recall@1/5/10, hit@5/10
+and MRR@10 (definitions in the data folder's README) with ingest throughput and query latency,
+as a Markdown table headed by the date and the machine. Progress goes to stderr, the table
+to stdout.
 
 Collections live under --keep (a temporary folder by default), so an interrupted run resumes
 where it stopped and later variants reuse the ingested filings.
@@ -43,16 +44,18 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
 
     Parts joined by "+": dense, hybrid (RRF; "@W" sets the BM25 weight, dense staying 1),
     dbsf (hybrid by distribution-based score fusion), title (the title boost, off unless
-    named; "@W" sets its weight), embedding ("@A" sets the feedback weight alpha) and
+    named; "@W" sets its weight), page (hits a page, off unless named; "@N" sets it, default
+    1), embedding ("@A" sets the feedback weight alpha) and
     cross-encoder.
     """
     parts = dict(_part(p) for p in variant.split("+"))
-    unknown = set(parts) - {"dense", "hybrid", "dbsf", "title", "embedding", "cross-encoder"}
+    known = {"dense", "hybrid", "dbsf", "title", "page", "embedding", "cross-encoder"}
+    unknown = set(parts) - known
     if unknown:
         raise SystemExit(f"unknown retrieval variant part(s): {', '.join(sorted(unknown))}")
     if "cross-encoder" in parts and not cross_encoder:
         raise SystemExit("the cross-encoder variant needs --cross-encoder MODEL")
-    retrieval: dict[str, object] = {"title_weight": 0.0}
+    retrieval: dict[str, object] = {"title_weight": 0.0, "per_page": 0}
     if "hybrid" in parts:
         weight = parts["hybrid"]
         retrieval.update(hybrid=True, **({} if weight is None else {"sparse_weight": weight}))
@@ -61,6 +64,8 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
     if "title" in parts:
         weight = parts["title"]
         retrieval["title_weight"] = RetrievalConfig().title_weight if weight is None else weight
+    if "page" in parts:
+        retrieval["per_page"] = int(parts["page"] or 1)
     rerank = RerankConfig()
     if "embedding" in parts:
         alpha = parts["embedding"]

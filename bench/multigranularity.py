@@ -2,10 +2,10 @@
 
 Usage: python bench/multigranularity.py [--every N] [--chunk-size 64] [--section-chunks 4]
 
-Each filing is late-chunked (overlapping macro windows) and its token states are mean-pooled
-three ways (the bench runs the windows once per level; the states, and so the vectors, are the
-same as from one pass): the sentences inside each chunk, the chunks themselves, and
-sections of ``--section-chunks`` consecutive chunks. Every question is then scored against all
+Each filing goes once through the model in overlapping macro windows (long late chunking, as
+at ingest) and its token states are mean-pooled three ways: the sentences inside each chunk,
+the chunks themselves, and sections of ``--section-chunks`` consecutive chunks. Special tokens
+are pooled into no level. Every question is then scored against all
 filings' chunks in memory, ranking chunks by:
 
 - chunk: the chunk's own vector (what LateRAG stores today);
@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +31,9 @@ import numpy as np
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.chunkers.sentences import sentence_spans
 from ingestion.embedding import LateChunker, token_spans
+from ingestion.embedding.late import WINDOWS_PER_CALL
+from ingestion.embedding.pooling import pool_spans
+from ingestion.embedding.spans import macro_windows
 from ingestion.loaders import load_document
 from rag import ChunkingConfig
 from rag.encoders import TransformerEncoder
@@ -96,12 +100,12 @@ def main() -> None:
         sentences, owner, sections, section_of = levels(
             doc.text, doc_chunks, tokens.offsets, args.section_chunks
         )
+        states = document_states(encoder, late, tokens.ids)
         levels_spans = ([c.char_span for c in doc_chunks], sentences, sections)
-        pooled = [late.vectorize(doc.text, tokens, spans) for spans in levels_spans]
         base = len(chunks)
         chunks.extend(doc_chunks)
-        for name, (_, vectors) in zip(scores_of, pooled, strict=True):
-            scores_of[name].append(vectors)
+        for name, spans in zip(scores_of, levels_spans, strict=True):
+            scores_of[name].append(pool_spans(states, token_spans(tokens.offsets, spans)))
         sentence_owner.append(np.asarray(owner, dtype=np.int64) + base)
         section_owner.append(np.asarray(section_of, dtype=np.int64) + section_base)
         section_base += len(sections)
@@ -138,6 +142,19 @@ def main() -> None:
     for name, scored in rows.items():
         metrics = mean(scored)
         print(f"| {name} | " + " | ".join(f"{metrics[c]:.3f}" for c in COLUMNS) + " |")
+
+
+def document_states(
+    encoder: TransformerEncoder, late: LateChunker, ids: Sequence[int]
+) -> np.ndarray:
+    """Every content token's state, each from the macro window that keeps it."""
+    windows = macro_windows(len(ids), late.window, late.overlap)
+    parts: list[np.ndarray] = []
+    for first in range(0, len(windows), WINDOWS_PER_CALL):
+        batch = windows[first : first + WINDOWS_PER_CALL]
+        outputs = encoder.token_states([ids[w.start : w.end] for w in batch])
+        parts += [out.body[w.keep_from - w.start :] for w, out in zip(batch, outputs, strict=True)]
+    return np.vstack(parts)
 
 
 def _best_per_chunk(scores: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:

@@ -314,6 +314,16 @@ RETRIEVAL = _group(
     ),
     (
         _option(
+            "per_page",
+            int,
+            "--per-page",
+            help="Most hits from one PDF page; 0: no limit "
+            f"(default: {_DEFAULTS.retrieval.per_page}).",
+        ),
+        "per_page",
+    ),
+    (
+        _option(
             "query_mode",
             Literal["plain", "multi-query", "hyde", "iterative"],
             "--query-mode",

@@ -163,6 +163,12 @@ class RetrievalConfig(_Settings):
         description="Raise each hit's score by this times its size times the cosine between "
         "the query and the hit's file name (0: off).",
     )
+    per_page: int = Field(
+        default=1,
+        ge=0,
+        description="Most hits from one page of a document (0: no limit); chunks without "
+        "pages are not grouped.",
+    )
     query_mode: Literal["plain", "multi-query", "hyde", "iterative"] = Field(
         default="plain",
         description="Let the LLM rewrite the query (multi-query), write a hypothetical answer "

@@ -44,6 +44,7 @@ from rag.types import (
 )
 from rag.vectors import fit_dims
 from retrievers import DenseRetriever, HybridRetriever
+from retrievers.per_page import PerPageRetriever
 from retrievers.query_expansion import ExpandedRetriever
 from retrievers.rerankers import make_reranker
 from retrievers.title_boost import TitleBoostedRetriever, TitleVectors
@@ -255,7 +256,7 @@ class RAG:
         return DenseRetriever(self.encoder, self.store)
 
     def _searcher(self) -> Retriever:
-        """The retriever that ``search`` uses: ``retriever``, title-boosted, under the lock.
+        """The retriever that ``search`` uses: ``retriever`` boosted and grouped, under the lock.
 
         A query mode other than plain puts the LLM's query writing in front of it; the LLM is
         called outside the lock.
@@ -267,6 +268,8 @@ class RAG:
                 if self._titles is None:
                     self._titles = TitleVectors(self.encoder)
             retriever = TitleBoostedRetriever(retriever, self._titles, settings.title_weight)
+        if settings.per_page:
+            retriever = PerPageRetriever(retriever, settings.per_page)
         locked = _LockedRetriever(retriever, self._lock)
         if settings.query_mode == "plain":
             return locked

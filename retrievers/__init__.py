@@ -2,6 +2,13 @@
 
 from retrievers.dense import DenseRetriever
 from retrievers.hybrid import HybridRetriever
+from retrievers.per_page import PerPageRetriever
 from retrievers.title_boost import TitleBoostedRetriever, TitleVectors
 
-__all__ = ["DenseRetriever", "HybridRetriever", "TitleBoostedRetriever", "TitleVectors"]
+__all__ = [
+    "DenseRetriever",
+    "HybridRetriever",
+    "PerPageRetriever",
+    "TitleBoostedRetriever",
+    "TitleVectors",
+]
