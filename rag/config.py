@@ -157,7 +157,7 @@ class RetrievalConfig(_Settings):
         default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of BM25 ranks (rrf)."
     )
     title_weight: float = Field(
-        default=2.0,
+        default=3.0,
         ge=0.0,
         allow_inf_nan=False,
         description="Raise each hit's score by this times its size times the cosine between "
