@@ -123,6 +123,26 @@ class _Locked:
             return self._encoder.token_states(windows)
 
 
+class _LastQuery(_Locked):
+    """A locked encoder remembering its last query: one search embeds the query once.
+
+    The vector search and then the title boost both ask for the query's vector.
+    """
+
+    def __init__(self, encoder: TokenEmbedder, lock: threading.RLock) -> None:
+        super().__init__(encoder, lock)
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Embed under the lock; a repeat of the last single query is not run again."""
+        if kind == "query" and len(texts) == 1 and self._last and self._last[0] == texts[0]:
+            return self._last[1][None, :]
+        vectors = super().embed(texts, kind)
+        if kind == "query" and len(texts) == 1:
+            self._last = (texts[0], vectors[0])
+        return vectors
+
+
 class _LockedRetriever:
     """A retriever whose every use holds ``lock``: it runs the model and the store."""
 
@@ -243,17 +263,20 @@ class RAG:
     @property
     def retriever(self) -> Retriever:
         """Dense retrieval over the store, or hybrid (dense + BM25) when configured."""
+        return self._retriever(self.encoder)
+
+    def _retriever(self, encoder: TokenEmbedder) -> Retriever:
         settings = self.config.retrieval
         if settings.hybrid:
             return HybridRetriever(
-                self.encoder,
+                encoder,
                 Bm25Encoder(),
                 self.store,
                 fusion=settings.fusion,
                 dense_weight=settings.dense_weight,
                 sparse_weight=settings.sparse_weight,
             )
-        return DenseRetriever(self.encoder, self.store)
+        return DenseRetriever(encoder, self.store)
 
     def _searcher(self) -> Retriever:
         """The retriever that ``search`` uses: ``retriever`` boosted and grouped, under the lock.
@@ -262,12 +285,15 @@ class RAG:
         called outside the lock.
         """
         settings = self.config.retrieval
-        retriever = self.retriever
+        queries = _LastQuery(self.encoder, self._lock)
+        retriever = self._retriever(queries)
         if settings.title_weight > 0:
             with self._lock:
                 if self._titles is None:
                     self._titles = TitleVectors(self.encoder)
-            retriever = TitleBoostedRetriever(retriever, self._titles, settings.title_weight)
+            retriever = TitleBoostedRetriever(
+                retriever, self._titles, settings.title_weight, queries=queries
+            )
         if settings.per_page:
             retriever = PerPageRetriever(retriever, settings.per_page)
         locked = _LockedRetriever(retriever, self._lock)

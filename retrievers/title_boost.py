@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-from rag.protocols import Retriever, TokenEmbedder
+from rag.protocols import Embedder, Retriever, TokenEmbedder
 from rag.types import Chunk, Hit, SearchFilter
 
 CANDIDATES = 50
@@ -57,19 +57,31 @@ class TitleVectors:
 
 
 class TitleBoostedRetriever:
-    """Fetches ``max(k, CANDIDATES)`` hits from ``retriever`` and boosts them by title."""
+    """Fetches ``max(k, CANDIDATES)`` hits from ``retriever`` and boosts them by title.
 
-    def __init__(self, retriever: Retriever, titles: TitleVectors, weight: float) -> None:
+    ``queries`` embeds the query (default: the titles' encoder); pass the encoder the inner
+    retriever used if it remembers its last query, so the model runs once per search.
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        titles: TitleVectors,
+        weight: float,
+        *,
+        queries: Embedder | None = None,
+    ) -> None:
         self.retriever = retriever
         self.titles = titles
         self.weight = weight
+        self.queries = queries or titles.encoder
 
     def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
         """Return up to ``k`` hits, best first, scores boosted by title similarity."""
         hits = self.retriever.retrieve(query, max(k, CANDIDATES), search_filter)
         if not hits:
             return []
-        query_vector = self.titles.encoder.embed([query], "query")[0]
+        query_vector = self.queries.embed([query], "query")[0]
         similarity = self.titles.get([title_of(h.chunk) for h in hits]) @ query_vector
         boosted = [
             replace(hit, score=hit.score + self.weight * abs(hit.score) * float(sim))

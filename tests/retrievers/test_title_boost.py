@@ -108,7 +108,10 @@ def test_title_vectors_drop_the_oldest_past_their_size(encoder: TransformerEncod
 @pytest.mark.slow
 @pytest.mark.integration
 def test_search_finds_the_named_companys_copy(
-    tmp_path: Path, encoder: TransformerEncoder, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    encoder: TransformerEncoder,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -119,9 +122,19 @@ def test_search_finds_the_named_companys_copy(
     question = "What meal allowance does the Umbrella travel policy give?"
     with RAG(RAGConfig(store=store), encoder=encoder) as rag:
         rag.ingest(sorted(docs.iterdir()))
+        queries_embedded: list[str] = []
+        embed = encoder.embed
+
+        def spy(texts: Sequence[str], kind: str) -> np.ndarray:
+            queries_embedded.extend(texts if kind == "query" else [])
+            return embed(texts, kind)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(encoder, "embed", spy)
         hits = rag.search(question, 4)
+        monkeypatch.undo()
     assert Path(hits[0].chunk.source).name == "umbrella_travel_policy.md"
     assert hits[0].score > hits[1].score
+    assert queries_embedded == [question]  # the search and the boost share one query vector
 
     off = RAGConfig(store=store, retrieval=RetrievalConfig(title_weight=0.0))
     with RAG(off, encoder=encoder) as rag:
