@@ -160,8 +160,8 @@ class RetrievalConfig(_Settings):
         default=3.0,
         ge=0.0,
         allow_inf_nan=False,
-        description="Raise each hit's score by this times its size times the cosine between "
-        "the query and the hit's file name (0: off).",
+        description="Raise each hit's score s by this times |s| times the cosine between the "
+        "query and the hit's file name (0: off).",
     )
     per_page: int = Field(
         default=1,
