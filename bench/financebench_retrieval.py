@@ -45,8 +45,7 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
     Parts joined by "+": dense, hybrid (RRF; "@W" sets the BM25 weight, dense staying 1),
     dbsf (hybrid by distribution-based score fusion), title (the title boost, off unless
     named; "@W" sets its weight), page (hits a page, off unless named; "@N" sets it, default
-    1), embedding ("@A" sets the feedback weight alpha) and
-    cross-encoder.
+    1), embedding ("@A" sets the feedback weight alpha) and cross-encoder.
     """
     parts = dict(_part(p) for p in variant.split("+"))
     known = {"dense", "hybrid", "dbsf", "title", "page", "embedding", "cross-encoder"}

@@ -5,8 +5,8 @@ Usage: python bench/multigranularity.py [--every N] [--chunk-size 64] [--section
 Each filing goes once through the model in overlapping macro windows (long late chunking, as
 at ingest) and its token states are mean-pooled three ways: the sentences inside each chunk,
 the chunks themselves, and sections of ``--section-chunks`` consecutive chunks. Special tokens
-are pooled into no level. Every question is then scored against all
-filings' chunks in memory, ranking chunks by:
+are pooled into no level. Every question is then scored against all filings' chunks in memory,
+ranking chunks by:
 
 - chunk: the chunk's own vector (what LateRAG stores today);
 - sentence: the best of its sentences' vectors (retrieve fine, return the enclosing chunk);
