@@ -2,7 +2,7 @@
 
 Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,naive:64 ...]
            [--retrieval dense,title,title@1+page,hybrid@0.5,dbsf,embedding,hybrid+title]
-           [--cross-encoder MODEL]
+           [--cross-encoder MODEL] [--max-tokens N]
            [--keep DIR]
 
 For each mode:chunk_size setting, ingests the filings (every N-th one by name; all by default)
@@ -10,7 +10,8 @@ into one embedded collection, then asks every question of those filings against 
 collection once per retrieval variant: dense, hybrid (dense fused with BM25 by RRF; hybrid@W
 weighs BM25 by W), dbsf (the same by score fusion), title (the title boost; title@W sets its
 weight), page (at most one hit a page; page@N: N), embedding (E2Rank-style reranking of 30
-dense candidates; embedding@A sets alpha), cross-encoder (with --cross-encoder), and any of
+dense candidates; embedding@A sets alpha), cross-encoder (with --cross-encoder), ef@N (the
+HNSW search keeps N candidates; ef@0 searches exactly; default: the library's) and any of
 them joined by "+"; title and page are off unless named. Prints page recall@1/5/10, hit@5/10
 and MRR@10 (definitions in the data folder's README) with ingest throughput and query latency,
 as a Markdown table headed by the date and the machine. Progress goes to stderr, the table
@@ -31,7 +32,7 @@ from datetime import date
 from pathlib import Path
 
 from rag import ChunkingConfig, RAGConfig
-from rag.config import RerankConfig, RetrievalConfig
+from rag.config import EmbedderConfig, RerankConfig, RetrievalConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.evaluation import evaluate
 
@@ -45,10 +46,11 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
     Parts joined by "+": dense, hybrid (RRF; "@W" sets the BM25 weight, dense staying 1),
     dbsf (hybrid by distribution-based score fusion), title (the title boost, off unless
     named; "@W" sets its weight), page (hits a page, off unless named; "@N" sets it, default
-    1), embedding ("@A" sets the feedback weight alpha) and cross-encoder.
+    1), embedding ("@A" sets the feedback weight alpha), cross-encoder and ef ("@N": the HNSW
+    search's candidates, 0 for exact search).
     """
     parts = dict(_part(p) for p in variant.split("+"))
-    known = {"dense", "hybrid", "dbsf", "title", "page", "embedding", "cross-encoder"}
+    known = {"dense", "hybrid", "dbsf", "title", "page", "embedding", "cross-encoder", "ef"}
     unknown = set(parts) - known
     if unknown:
         raise SystemExit(f"unknown retrieval variant part(s): {', '.join(sorted(unknown))}")
@@ -73,7 +75,16 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
             rerank = RerankConfig(kind="embedding", alpha=alpha)
     if "cross-encoder" in parts:
         rerank = RerankConfig(kind="cross-encoder", model=cross_encoder)
-    return {"retrieval": RetrievalConfig.model_validate(retrieval), "rerank": rerank}
+    store = StoreConfig()
+    if "ef" in parts:
+        if parts["ef"] is None:
+            raise SystemExit("the ef variant part needs a number: ef@256, or ef@0 for exact")
+        store = StoreConfig(hnsw_ef=int(parts["ef"]))
+    return {
+        "retrieval": RetrievalConfig.model_validate(retrieval),
+        "rerank": rerank,
+        "store": store,
+    }
 
 
 def _part(text: str) -> tuple[str, float | None]:
@@ -101,6 +112,11 @@ def main() -> None:
     parser.add_argument("--cross-encoder", help="Hub name or folder of a cross-encoder reranker.")
     parser.add_argument("--chunker", default="structure")
     parser.add_argument(
+        "--max-tokens",
+        type=int,
+        help="Positions per forward pass (the macro window); default: the model's trained length.",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=Path(tempfile.gettempdir()) / "laterag-financebench",
@@ -110,8 +126,11 @@ def main() -> None:
     variants = [v.strip() for v in args.retrieval.split(",")]
     sections = {v: retrieval_config(v, args.cross_encoder) for v in variants}
 
-    encoder = TransformerEncoder().load()
-    print(f"# FinanceBench page recall, bundled {encoder.name}, chunker {args.chunker}")
+    encoder = TransformerEncoder(EmbedderConfig(max_tokens=args.max_tokens)).load()
+    print(
+        f"# FinanceBench page recall, bundled {encoder.name}, chunker {args.chunker}, "
+        f"{encoder.max_tokens}-token windows"
+    )
     print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores")
     print(
         "| chunking | size | retrieval | "
@@ -122,7 +141,8 @@ def main() -> None:
     for setting in args.settings.split(","):
         mode, size = setting.split(":")
         chunking = ChunkingConfig(mode=mode, chunk_size=int(size), chunker=args.chunker)
-        keep = args.keep / f"{mode}-{size}-{args.chunker}-every{args.every}"
+        window = f"-w{args.max_tokens}" if args.max_tokens else ""
+        keep = args.keep / f"{mode}-{size}-{args.chunker}-every{args.every}{window}"
         ingest = ""
         for variant in variants:
             print(f"setting {setting}, retrieval {variant}", file=sys.stderr)

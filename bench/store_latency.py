@@ -10,9 +10,16 @@ model, SDK chunking of examples/docs and a FinanceBench 10-K; the FinanceBench q
 queries): scalar and binary quantisation in the embedded store (HNSW, rescored), and
 Matryoshka truncation to 256 and 128 dimensions (exact search on the cut vectors).
 
+Part 3 (with ``--collection DIR``, an embedded collection folder such as one that
+``bench/financebench_retrieval.py --keep`` made) measures the HNSW search's ef: the share of
+the exact top 50 (the candidates the title boost rescores) that dense search finds at each ef,
+and its latency, with the FinanceBench questions as queries.
+
 Prints Markdown tables headed by the date and the machine; progress goes to stderr.
 
     nice python bench/store_latency.py --sizes 100000,1000000
+    python bench/store_latency.py --skip-latency --skip-recall \
+        --collection /tmp/laterag-financebench/late-64-structure-every1/store/eval
 """
 
 from __future__ import annotations
@@ -295,10 +302,10 @@ def recall(found: list[set[int]], truth: list[set[int]]) -> float:
     return float(np.mean([len(f & t) / K for f, t in zip(found, truth, strict=True)]))
 
 
-def dense_p50(store: EdgeStore, qv: np.ndarray) -> float:
-    """The median ms of a top-k dense search of each query."""
+def dense_ms(store: EdgeStore, qv: np.ndarray, k: int = K) -> tuple[float, float]:
+    """The p50 and p95 ms of a top-``k`` dense search of each query."""
     cycle = iter(list(qv) * 2)
-    return percentiles(lambda: store.search(next(cycle), K), 10, len(qv))[0]
+    return percentiles(lambda: store.search(next(cycle), k), 10, len(qv))
 
 
 def recall_table(args: argparse.Namespace, work: Path) -> None:
@@ -316,7 +323,7 @@ def recall_table(args: argparse.Namespace, work: Path) -> None:
             store.optimize()
             status = store.index_status()
             found = [{ids[h.chunk.id] for h in store.search(q, K)} for q in qv]
-            p50 = dense_p50(store, qv)
+            p50 = dense_ms(store, qv)[0]
         shutil.rmtree(folder, ignore_errors=True)
         indexed = f"{status.indexed_vectors:,} vectors indexed" if status else ""
         label = "float32 (HNSW)" if kind == "none" else f"{kind} quantisation (HNSW, rescored)"
@@ -336,6 +343,42 @@ def recall_table(args: argparse.Namespace, work: Path) -> None:
         print(row)
 
 
+EF_DEPTH = 50
+EFS = (100, 128, 256, 512, 1024, 0)
+
+
+def ef_table(args: argparse.Namespace) -> None:
+    """Part 3: recall of the top 50 and latency at each HNSW ef on a stored collection."""
+    from rag.encoders import TransformerEncoder
+
+    lines = (FINANCEBENCH / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["question"] for line in lines[: args.questions]]
+    qv = np.asarray(TransformerEncoder().load().embed(texts, "query"), dtype=np.float32)
+    rows: list[str] = []
+    truth: list[set[str]] = []
+    for ef in sorted(EFS, key=lambda e: e != 0):  # exact first: it is the truth
+        with EdgeStore(args.collection, hnsw_ef=ef) as store:
+            found = [{h.chunk.id for h in store.search(q, EF_DEPTH)} for q in qv]
+            p50, p95 = dense_ms(store, qv, EF_DEPTH)
+            status = store.index_status()
+        truth = truth or found
+        shares = [len(f & t) / EF_DEPTH for f, t in zip(found, truth, strict=True)]
+        label = "exact (0)" if ef == 0 else str(ef)
+        rows.append(
+            f"| {label} | {np.mean(shares):.3f} | {min(shares):.2f} | {p50:.1f} / {p95:.1f} |"
+        )
+        log(rows[-1])
+    points = f"{status.points:,} chunks" if status else "no collection"
+    print(f"\n# HNSW ef: share of the exact top {EF_DEPTH} found, {args.collection}")
+    print(
+        f"# {points}, {len(qv)} FinanceBench questions; {date.today()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, load average at start {args.load}"
+    )
+    print(f"| hnsw_ef | mean share of exact top {EF_DEPTH} | worst query | p50 / p95 ms |")
+    print("|---|---|---|---|")
+    print("\n".join(sorted(rows, key=lambda r: r.startswith("| exact"))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000", help="Comma-separated chunk counts.")
@@ -352,6 +395,9 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-recall", action="store_true")
     parser.add_argument("--work", type=Path, help="Scratch folder (default: a temporary one).")
+    parser.add_argument(
+        "--collection", type=Path, help="Embedded collection folder for the HNSW ef table."
+    )
     args = parser.parse_args()
     args.load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     work = args.work or Path(tempfile.mkdtemp(prefix="laterag-store-bench-"))
@@ -361,6 +407,8 @@ def main() -> None:
             recall_table(args, work)
         if not args.skip_latency:
             latency(args, work)
+        if args.collection:
+            ef_table(args)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

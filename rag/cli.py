@@ -10,7 +10,17 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from rag.cli_options import CHUNKING, LLM, MODEL, RERANK, RETRIEVAL, STORE, TOP_K, command
+from rag.cli_options import (
+    CHUNKING,
+    EVAL_STORE,
+    LLM,
+    MODEL,
+    RERANK,
+    RETRIEVAL,
+    STORE,
+    TOP_K,
+    command,
+)
 from rag.config import (
     ChunkingConfig,
     LLMConfig,
@@ -415,7 +425,7 @@ _METRIC_COLUMNS = {
 }
 
 
-@command(app, CHUNKING, RETRIEVAL, RERANK, LLM, MODEL, name="eval")
+@command(app, CHUNKING, RETRIEVAL, RERANK, LLM, MODEL, EVAL_STORE, name="eval")
 def evaluate(
     folder: Annotated[
         Path, typer.Argument(help="FinanceBench-style (pdfs/ + questions.jsonl) or BEIR folder.")

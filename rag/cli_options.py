@@ -79,6 +79,28 @@ def _group(target: str, section: str, *options: tuple[inspect.Parameter, str]) -
     )
 
 
+_QUANTIZATION = (
+    _option(
+        "quantization",
+        Literal["none", "scalar", "binary"],
+        "--quantization",
+        help="Compress the vectors of a new collection for search, rescoring with the "
+        "full ones: int8 (scalar) or one bit (binary) (default: none).",
+    ),
+    "quantization",
+)
+
+_HNSW_EF = (
+    _option(
+        "hnsw_ef",
+        int,
+        "--hnsw-ef",
+        help="Candidates the HNSW index keeps per dense search; more find more of the true "
+        f"nearest chunks (default: {_DEFAULTS.store.hnsw_ef}; 0: exact search).",
+    ),
+    "hnsw_ef",
+)
+
 STORE = _group(
     "store_config",
     "store",
@@ -137,16 +159,8 @@ STORE = _group(
         ),
         "write_consistency",
     ),
-    (
-        _option(
-            "quantization",
-            Literal["none", "scalar", "binary"],
-            "--quantization",
-            help="Compress the vectors of a new collection for search, rescoring with the "
-            "full ones: int8 (scalar) or one bit (binary) (default: none).",
-        ),
-        "quantization",
-    ),
+    _QUANTIZATION,
+    _HNSW_EF,
 )
 
 MODEL = _group(
@@ -353,6 +367,9 @@ RETRIEVAL = _group(
     ),
 )
 
+EVAL_STORE = _group("eval_store_config", "store", _QUANTIZATION, _HNSW_EF)
+"""The store flags of ``rag eval``, whose collection is its own."""
+
 TOP_K = _group(
     "top_k",
     "top_k",
@@ -441,7 +458,7 @@ def command(
             merged = base
             for group in groups:
                 own_values = {o.name: values.pop(o.name) for o in group.options}
-                section = group.settings(base, own_values)
+                section = group.settings(merged, own_values)
                 merged = merged.model_copy(update={group.section: section})
                 if group.target in signature.parameters:
                     values[group.target] = section

@@ -60,7 +60,12 @@ def evaluate(
 
     with _work_dir(keep) as scratch:
         evalset = load_eval_set(folder, every=every, work_dir=scratch / "corpus")
-        store = StoreConfig(path=scratch / "store", collection="eval")
+        store = StoreConfig(
+            path=scratch / "store",
+            collection="eval",
+            quantization=config.store.quantization,
+            hnsw_ef=config.store.hnsw_ef,
+        )
         with RAG(config.model_copy(update={"store": store}), encoder=encoder) as rag:
             started = time.perf_counter()
             report = rag.ingest(evalset.documents, on_result=on_result)
@@ -90,6 +95,7 @@ def evaluate(
                 "every": every,
                 "retrieval": config.retrieval.model_dump(mode="json"),
                 "rerank": config.rerank.model_dump(mode="json"),
+                "hnsw_ef": config.store.hnsw_ef,
             }
     return EvalReport(
         kind=evalset.kind,

@@ -34,6 +34,7 @@ def open_store(config: StoreConfig) -> VectorStore:
             replication=config.replication,
             write_consistency=config.write_consistency,
             quantization=config.quantization,
+            hnsw_ef=config.hnsw_ef,
         )
     else:
         from rag.stores.edge import EdgeStore
@@ -42,6 +43,7 @@ def open_store(config: StoreConfig) -> VectorStore:
             config.path / config.collection,
             collection=config.collection,
             quantization=config.quantization,
+            hnsw_ef=config.hnsw_ef,
         )
     store.open()
     return store

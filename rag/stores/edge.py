@@ -48,6 +48,7 @@ from qdrant_edge import (
     UpdateOperation,
 )
 
+from rag.config import HNSW_EF
 from rag.errors import ConfigError, RagError, StoreError, StoreLockedError
 from rag.stores import payload as p
 from rag.stores.indexing import (
@@ -56,6 +57,7 @@ from rag.stores.indexing import (
     IndexStatus,
     Progress,
     Quantization,
+    check_hnsw_ef,
     check_quantization,
 )
 from rag.stores.lifecycle import OpenedInWith
@@ -123,6 +125,7 @@ class EdgeStore(OpenedInWith):
 
     ``quantization`` and ``indexing_threshold_kb`` (segments larger than this get an HNSW
     index on ``optimize``) apply when the collection is created; an existing one keeps its own.
+    ``hnsw_ef`` is how many candidates each dense search keeps in the graph (0: exact search).
     """
 
     def __init__(
@@ -132,11 +135,13 @@ class EdgeStore(OpenedInWith):
         collection: str | None = None,
         quantization: str = "none",
         indexing_threshold_kb: int = INDEXING_THRESHOLD_KB,
+        hnsw_ef: int = HNSW_EF,
     ) -> None:
         self.folder = Path(folder)
         self.collection = collection or self.folder.name
         self.quantization = check_quantization(quantization)
         self.indexing_threshold_kb = indexing_threshold_kb
+        self.hnsw_ef = check_hnsw_ef(hnsw_ef)
         self._stored_quantization: Quantization = "none"
         self._shard: EdgeShard | None = None
         self._dim: int | None = None
@@ -472,14 +477,17 @@ class EdgeStore(OpenedInWith):
             if offset is None:
                 return
 
-    def _search_params(self) -> SearchParams | None:
-        """Rescore quantised candidates with the float vectors, oversampled; None: floats only."""
+    def _search_params(self) -> SearchParams:
+        """The graph's ef (or exact search); quantised candidates rescored with the floats."""
         oversampling = OVERSAMPLING.get(self._stored_quantization)
-        if oversampling is None:
-            return None
-        return SearchParams(
-            quantization=QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        rescore = (
+            None
+            if oversampling is None
+            else QuantizationSearchParams(rescore=True, oversampling=oversampling)
         )
+        if self.hnsw_ef == 0:
+            return SearchParams(exact=True, quantization=rescore)
+        return SearchParams(hnsw_ef=self.hnsw_ef, quantization=rescore)
 
     def vector_size(self) -> int | None:
         """The dense vector size of the collection, or None when it does not exist."""

@@ -31,6 +31,13 @@ Progress = Callable[[str], None]
 """Receives one-line status messages of a long store operation."""
 
 
+def check_hnsw_ef(hnsw_ef: int) -> int:
+    """Return ``hnsw_ef`` if it is 0 (exact search) or positive; raise ``ConfigError`` if not."""
+    if hnsw_ef < 0:
+        raise ConfigError(f"hnsw_ef must be 0 (exact search) or positive, got {hnsw_ef}")
+    return hnsw_ef
+
+
 def check_quantization(quantization: str) -> Quantization:
     """Return ``quantization`` if it is a known kind; raise ``ConfigError`` listing them if not."""
     if quantization not in QUANTIZATIONS:

@@ -12,10 +12,10 @@ from pydantic import SecretStr
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
-from rag.config import DEFAULT_COLLECTION
+from rag.config import DEFAULT_COLLECTION, HNSW_EF
 from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
-from rag.stores.indexing import OVERSAMPLING, Quantization, check_quantization
+from rag.stores.indexing import OVERSAMPLING, Quantization, check_hnsw_ef, check_quantization
 from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
@@ -74,8 +74,9 @@ class ServerStore(OpenedInWith):
 
     ``shards``, ``replication`` and ``write_consistency`` shape a collection it creates; None
     leaves the server's default (on a cluster: one shard per node, the configured replicas).
-    ``quantization`` applies to a collection it creates (the in-memory mode records it but
-    always searches exactly).
+    ``quantization`` applies to a collection it creates; ``hnsw_ef`` is how many candidates
+    each dense search keeps in the graph (0: exact search). The in-memory mode records the
+    quantisation but always searches exactly.
     """
 
     def __init__(
@@ -90,6 +91,7 @@ class ServerStore(OpenedInWith):
         replication: int | None = None,
         write_consistency: int | None = None,
         quantization: str = "none",
+        hnsw_ef: int = HNSW_EF,
     ) -> None:
         if (url is None) == (location is None):
             raise ConfigError("give either a Qdrant server url or location=':memory:', not both")
@@ -101,6 +103,7 @@ class ServerStore(OpenedInWith):
         self.replication = replication
         self.write_consistency = write_consistency
         self.quantization = check_quantization(quantization)
+        self.hnsw_ef = check_hnsw_ef(hnsw_ef)
         self._stored_quantization: Quantization = "none"
         self._api_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._client: QdrantClient | None = None
@@ -434,12 +437,18 @@ class ServerStore(OpenedInWith):
             return client.count(self.collection, count_filter=selector, exact=True).count
 
     def _search_params(self) -> models.SearchParams | None:
-        """Rescore quantised candidates with the float vectors, oversampled (servers only)."""
-        oversampling = OVERSAMPLING.get(self._stored_quantization)
-        if oversampling is None or self.url is None:  # local mode always searches exactly
+        """The graph's ef (or exact search), quantised candidates rescored (servers only)."""
+        if self.url is None:  # local mode always searches exactly and warns about params
             return None
-        rescore = models.QuantizationSearchParams(rescore=True, oversampling=oversampling)
-        return models.SearchParams(quantization=rescore)
+        oversampling = OVERSAMPLING.get(self._stored_quantization)
+        rescore = (
+            None
+            if oversampling is None
+            else models.QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        )
+        if self.hnsw_ef == 0:
+            return models.SearchParams(exact=True, quantization=rescore)
+        return models.SearchParams(hnsw_ef=self.hnsw_ef, quantization=rescore)
 
     def vector_size(self) -> int | None:
         """The dense vector size of the collection, or None when it does not exist."""

@@ -10,7 +10,7 @@ import pytest
 
 from rag import RAG
 from rag.cli import run
-from rag.config import RetrievalConfig
+from rag.config import RetrievalConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.evaluation import DocQuery, PageQuery, doc_scores, ndcg, page_scores
 from rag.types import Chunk, Hit
@@ -85,6 +85,7 @@ def test_beir_folder_scores_ndcg(tmp_path: Path, encoder: TransformerEncoder) ->
     assert report.settings["chunking"] == "late"
     assert report.settings["retrieval"] == RetrievalConfig().model_dump(mode="json")
     assert report.settings["rerank"]["kind"] == "none"
+    assert report.settings["hnsw_ef"] == StoreConfig().hnsw_ef
 
 
 @pytest.mark.slow
@@ -100,9 +101,10 @@ def test_rag_eval_compares_late_and_naive_on_a_financebench_slice(
     kept = [r for r in rows if json.loads(r)["doc_name"] in SMALL_FILINGS]
     (folder / "questions.jsonl").write_text("\n".join(kept))
 
-    assert run(["eval", str(folder), "--compare", "late,naive", "--json"]) == 0
+    assert run(["eval", str(folder), "--compare", "late,naive", "--hnsw-ef", "0", "--json"]) == 0
     reports = json.loads(capsys.readouterr().out)
     assert [r["settings"]["chunking"] for r in reports] == ["late", "naive"]
+    assert [r["settings"]["hnsw_ef"] for r in reports] == [0, 0]  # the flag reached the eval
     for report in reports:
         assert (report["documents"], report["queries"]) == (3, len(kept))
         assert set(report["metrics"]) == {
