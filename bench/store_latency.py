@@ -2,8 +2,9 @@
 
 Part 1 fills each backend with synthetic unit vectors (384-d, seeded) and synthetic sparse
 vectors, builds the index, and times dense and hybrid queries (top 10) through LateRAG's store
-API: the embedded ``EdgeStore`` (qdrant-edge, after ``optimize``) and qdrant-client's local
-mode on disk (pure Python, exact search; skipped above ``--local-max`` chunks).
+API: the embedded ``EdgeStore`` (qdrant-edge, after ``optimize``; once per HNSW search ef of
+``--efs``) and qdrant-client's local mode on disk (pure Python, exact search; skipped above
+``--local-max`` chunks).
 
 Part 2 measures recall@10 against exact float search on real MiniLM chunk vectors (the bundled
 model, SDK chunking of examples/docs and a FinanceBench 10-K; the FinanceBench questions as
@@ -33,13 +34,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from rag.config import RAGConfig
+from rag.config import HNSW_EF, RAGConfig
 from rag.stores import payload as p
 from rag.stores.edge import EdgeStore
 from rag.types import Chunk, SparseVec
@@ -142,9 +143,12 @@ class Row:
         )
 
 
-def run_edge(folder: Path, n: int, qs: list[tuple[np.ndarray, SparseVec]], seed: int) -> Row:
-    """Fill, optimise and query the embedded store."""
+def run_edge(
+    folder: Path, n: int, qs: list[tuple[np.ndarray, SparseVec]], seed: int, efs: list[int]
+) -> list[Row]:
+    """Fill, optimise and query the embedded store, once per HNSW search ef."""
     row = Row("EdgeStore (qdrant-edge 0.9, HNSW)", n)
+    rows = []
     with EdgeStore(folder) as store:
         store.create_collection(DIM)
         start = time.perf_counter()
@@ -157,8 +161,11 @@ def run_edge(folder: Path, n: int, qs: list[tuple[np.ndarray, SparseVec]], seed:
         start = time.perf_counter()
         store.optimize(log)
         row.index = time.perf_counter() - start
-        row.dense, row.hybrid = time_queries(store, qs)
-    return row
+        for ef in efs:
+            store.hnsw_ef = ef
+            dense, hybrid = time_queries(store, qs)
+            rows.append(replace(row, dense=dense, hybrid=hybrid, note=f"hnsw_ef {ef}"))
+    return rows
 
 
 def run_local(folder: Path, n: int, qs: list[tuple[np.ndarray, SparseVec]], seed: int) -> Row:
@@ -241,8 +248,8 @@ def latency(args: argparse.Namespace, work: Path) -> None:
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         qs = queries(n, args.seed, args.queries)
-        rows.append(run_edge(work / f"edge-{n}", n, qs, args.seed))
-        log(rows[-1].markdown())
+        rows += run_edge(work / f"edge-{n}", n, qs, args.seed, args.efs)
+        log("\n".join(row.markdown() for row in rows))
         shutil.rmtree(work / f"edge-{n}", ignore_errors=True)
         if n > args.local_max:
             rows.append(
@@ -383,6 +390,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000", help="Comma-separated chunk counts.")
     parser.add_argument("--queries", type=int, default=200, help="Timed queries per backend.")
+    parser.add_argument(
+        "--efs",
+        default=f"100,{HNSW_EF}",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="HNSW search ef values the embedded store is timed at (100: Qdrant's default).",
+    )
     parser.add_argument(
         "--local-max",
         type=int,
