@@ -1,13 +1,14 @@
 """Page recall of LateRAG retrieval on FinanceBench filings, one shared collection per setting.
 
-Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,naive:64 ...]
+Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,mixed@0.3:64 ...]
            [--retrieval dense,title,title@1+page,hybrid@0.5,dbsf,embedding,hybrid+title]
            [--cross-encoder MODEL] [--max-tokens N]
            [--keep DIR]
 
-For each mode:chunk_size setting, ingests the filings (every N-th one by name; all by default)
-into one embedded collection, then asks every question of those filings against the whole
-collection once per retrieval variant: dense, hybrid (dense fused with BM25 by RRF; hybrid@W
+For each mode:chunk_size setting (mode late, naive or mixed; mixed@A sets the late weight),
+ingests the filings (every N-th one by name; all by default) into one embedded collection,
+then asks every question of those filings against the whole collection once per retrieval
+variant: dense, hybrid (dense fused with BM25 by RRF; hybrid@W
 weighs BM25 by W), dbsf (the same by score fusion), title (the title boost; title@W sets its
 weight), page (at most one hit a page; page@N: N), embedding (E2Rank-style reranking of 30
 dense candidates; embedding@A sets alpha), cross-encoder (with --cross-encoder), ef@N (the
@@ -140,9 +141,13 @@ def main() -> None:
     print("|---|---|---|" + "---|" * (len(COLUMNS) + 3))
     for setting in args.settings.split(","):
         mode, size = setting.split(":")
-        chunking = ChunkingConfig(mode=mode, chunk_size=int(size), chunker=args.chunker)
+        mode, _, weight = mode.partition("@")
+        chunking = ChunkingConfig.model_validate(
+            {"mode": mode, "chunk_size": int(size), "chunker": args.chunker}
+            | ({"late_weight": float(weight)} if weight else {})
+        )
         window = f"-w{args.max_tokens}" if args.max_tokens else ""
-        keep = args.keep / f"{mode}-{size}-{args.chunker}-every{args.every}{window}"
+        keep = args.keep / f"{mode}{weight}-{size}-{args.chunker}-every{args.every}{window}"
         ingest = ""
         for variant in variants:
             print(f"setting {setting}, retrieval {variant}", file=sys.stderr)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ingestion.chunkers import make_chunker
-from ingestion.embedding import ChunkVectorizer, LateChunker, NaiveChunker
+from ingestion.embedding import ChunkVectorizer, LateChunker, MixedChunker, NaiveChunker
 from ingestion.embedding import token_spans as map_spans
 from ingestion.embedding.late import Plan, Unit
 from ingestion.embedding.window_cache import WindowCache
@@ -72,27 +72,31 @@ class ChunkBuilder:
         self.sparse_encoder = sparse_encoder or Bm25Encoder()
         self._tokenizer = _MemoTokenizer(encoder)
         self._chunker = make_chunker(settings.chunker, self._tokenizer, settings.chunk_size)
-        self._vectorizer: ChunkVectorizer
-        if settings.mode == "late":
-            self._vectorizer = LateChunker(
+        self._late: LateChunker | None = None
+        self._vectorizer: ChunkVectorizer = NaiveChunker(encoder)
+        if settings.mode != "naive":
+            late = LateChunker(
                 encoder,
                 overlap=settings.overlap,
                 special_tokens=settings.special_tokens,
                 cache=cache,
             )
-        else:
-            self._vectorizer = NaiveChunker(encoder)
+            self._late = late
+            self._vectorizer = late
+            if settings.mode == "mixed":
+                self._vectorizer = MixedChunker(late, NaiveChunker(encoder), settings.late_weight)
 
     def check(self) -> None:
         """Refuse settings the model cannot honour without truncating."""
         window = self.encoder.content_window
-        if self.settings.mode == "naive" and self.settings.chunk_size > window:
+        if self.settings.mode != "late" and self.settings.chunk_size > window:
             raise ConfigError(
                 f"chunk size {self.settings.chunk_size} exceeds the {window}-token window of "
-                f"{self.encoder.name!r}: naive chunking would truncate; use a smaller size"
+                f"{self.encoder.name!r}: {self.settings.mode} chunking embeds each chunk alone "
+                "and would truncate; use a smaller size"
             )
-        if isinstance(self._vectorizer, LateChunker):
-            _ = self._vectorizer.overlap
+        if self._late is not None:
+            _ = self._late.overlap
 
     def describe(self) -> dict[str, Any]:
         """The settings stored with every chunk, so a collection records how it was built."""
@@ -102,10 +106,12 @@ class ChunkBuilder:
             "chunker": self.settings.chunker,
             "chunk_size": self.settings.chunk_size,
         }
-        if isinstance(self._vectorizer, LateChunker):
-            info["window"] = self._vectorizer.window
-            info["overlap"] = self._vectorizer.overlap
+        if self._late is not None:
+            info["window"] = self._late.window
+            info["overlap"] = self._late.overlap
             info["special_tokens"] = self.settings.special_tokens
+        if self.settings.mode == "mixed":
+            info["late_weight"] = self.settings.late_weight
         info["access"] = self.access  # compared on re-ingest, so a changed rule is applied
         return info
 

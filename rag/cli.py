@@ -437,7 +437,7 @@ def evaluate(
     ] = 1,
     compare: Annotated[
         str | None,
-        typer.Option("--compare", help="Chunking modes to run side by side, e.g. late,naive."),
+        typer.Option("--compare", help="Chunking modes to run side by side: late,naive,mixed."),
     ] = None,
     json_out: Json = False,
 ) -> None:

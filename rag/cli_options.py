@@ -232,11 +232,21 @@ CHUNKING = _group(
     (
         _option(
             "chunking",
-            Literal["late", "naive"],
+            Literal["late", "naive", "mixed"],
             "--chunking",
             help=f"How chunk vectors are made (default: {_DEFAULTS.chunking.mode}).",
         ),
         "mode",
+    ),
+    (
+        _option(
+            "late_weight",
+            float,
+            "--late-weight",
+            help="Share of the late vector in a mixed chunk vector "
+            f"(default: {_DEFAULTS.chunking.late_weight}; --chunking mixed only).",
+        ),
+        "late_weight",
     ),
     (
         _option(

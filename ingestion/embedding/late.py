@@ -66,9 +66,10 @@ class ChunkVectorizer(Protocol):
         ...
 
 
-def _vectorize(
+def vectorize_plan(
     vectorizer: ChunkVectorizer, text: str, tokens: Tokens, char_spans: Sequence[Span]
 ) -> tuple[list[Span], np.ndarray]:
+    """Plan one document and run all its units, a batch of calls at a time."""
     plan = vectorizer.plan(text, tokens, char_spans)
     units = [(plan, i) for i in range(len(plan.sizes))]
     for first in range(0, len(units), WINDOWS_PER_CALL):
@@ -163,7 +164,7 @@ class LateChunker:
         self, text: str, tokens: Tokens, char_spans: Sequence[Span]
     ) -> tuple[list[Span], np.ndarray]:
         """Return token spans and late-chunked vectors for the chunks of one document."""
-        return _vectorize(self, text, tokens, char_spans)
+        return vectorize_plan(self, text, tokens, char_spans)
 
     def _specials(self, plan: LatePlan, window: Window) -> tuple[bool, bool]:
         paper = self.special_tokens == "paper"
@@ -263,4 +264,4 @@ class NaiveChunker:
         self, text: str, tokens: Tokens, char_spans: Sequence[Span]
     ) -> tuple[list[Span], np.ndarray]:
         """Return token spans and independently embedded vectors for the chunks."""
-        return _vectorize(self, text, tokens, char_spans)
+        return vectorize_plan(self, text, tokens, char_spans)

@@ -14,7 +14,7 @@ from ingestion.chunk_builder import ChunkBuilder
 from ingestion.embedding.window_cache import WindowCache
 from ingestion.prefetch import prefetch
 from rag.config import ChunkingConfig, EmbedderConfig
-from rag.errors import EmbeddingError, LoaderError
+from rag.errors import ConfigError, EmbeddingError, LoaderError
 from rag.types import Document, Tokens, WindowStates
 
 DIM = 8
@@ -73,7 +73,7 @@ def _builder(
     return ChunkBuilder(encoder, settings, cache=cache)
 
 
-@pytest.mark.parametrize("mode", ["late", "naive"])
+@pytest.mark.parametrize("mode", ["late", "naive", "mixed"])
 def test_build_many_matches_build_and_shares_forward_calls(mode: str) -> None:
     docs = [_doc(f"d{i}", 20 + 15 * i, seed=i) for i in range(6)]
     alone = WordEncoder()
@@ -87,7 +87,32 @@ def test_build_many_matches_build_and_shares_forward_calls(mode: str) -> None:
         np.testing.assert_allclose(
             np.array([c.vector for c in chunks]), np.array([c.vector for c in want]), rtol=1e-6
         )
-    assert len(together.calls) == 1 < len(alone.calls)
+    passes = 2 if mode == "mixed" else 1  # mixed runs the windows, then the chunks alone
+    assert len(together.calls) == passes < len(alone.calls)
+
+
+@pytest.mark.parametrize("weight", [0.3, 0.7])
+def test_a_mixed_vector_blends_the_late_and_the_naive_vector_of_its_chunk(weight: float) -> None:
+    doc = _doc("d", 95)
+    late, naive = (_builder(WordEncoder(), m).build(doc) for m in ("late", "naive"))
+    settings = ChunkingConfig(mode="mixed", chunker="tokens", chunk_size=10, late_weight=weight)
+    builder = ChunkBuilder(WordEncoder(), settings)
+    mixed = builder.build(doc)
+    assert [c.id for c in mixed] == [c.id for c in late] == [c.id for c in naive]
+    for m, a, b in zip(mixed, late, naive, strict=True):
+        blend = weight * a.vector + (1 - weight) * b.vector
+        np.testing.assert_allclose(m.vector, blend / np.linalg.norm(blend), rtol=1e-5)
+        assert 0.0 < float(m.vector @ a.vector) < 1.0
+    assert builder.describe()["late_weight"] == weight
+    assert "late_weight" not in _builder(WordEncoder(), "late").describe()
+
+
+def test_mixed_chunking_refuses_chunks_the_model_would_truncate_alone() -> None:
+    settings = ChunkingConfig(mode="mixed", chunker="tokens", chunk_size=40)
+    with pytest.raises(ConfigError, match="mixed chunking embeds each chunk alone"):
+        ChunkBuilder(WordEncoder(), settings).check()
+    with pytest.raises(ValueError, match="late_weight"):
+        ChunkingConfig(mode="mixed", late_weight=1.0)
 
 
 def test_a_document_that_fails_does_not_stop_the_others() -> None:

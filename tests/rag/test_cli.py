@@ -145,6 +145,12 @@ def test_chunk_vectors_are_late_chunked_in_one_forward_pass(
     naive_vectors = np.array([c["vector"] for c in naive])
     assert np.max(np.sum(naive_vectors * got, axis=1)) < 0.99
 
+    mixed_args = ("--chunking", "mixed", "--late-weight", "0.4")
+    mixed = rag_json(capsys, *args, *mixed_args, *store)["chunks"]
+    blend = 0.4 * got + 0.6 * naive_vectors
+    blend /= np.linalg.norm(blend, axis=1, keepdims=True)
+    assert np.min(np.sum(np.array([c["vector"] for c in mixed]) * blend, axis=1)) > 0.9999
+
 
 def test_search_filters_by_source(
     capsys: pytest.CaptureFixture[str], docs: Path, store: list[str]

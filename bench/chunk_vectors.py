@@ -1,0 +1,160 @@
+"""Late, naive and mixed chunk vectors on FinanceBench, searched exactly, from one pass per filing.
+
+Usage: python bench/chunk_vectors.py [--every N] [--chunk-size 64] [--mix 0.3,0.5]
+           [--windows 256:64,256:128] [--retrieval dense,title@3+page] [--keep DIR]
+
+Each filing is chunked once (the library's structure chunker) and its chunks get a naive
+vector (each chunk embedded alone) and a late vector per macro window setting ``W:O`` (W
+positions a window, O tokens of overlap; ``256:64`` is the library's default for MiniLM). The
+vectors are kept in ``--keep`` so later runs only search. Every question is then asked of all
+filings' chunks at once, searched exactly (no HNSW), ranking chunks by:
+
+- late (each window setting), naive;
+- mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (default window)
+  blended with its own, for each A of ``--mix``.
+
+Each ranking goes through the library's title boost and one-hit-a-page steps as named in
+``--retrieval`` (parts joined by "+": title@W, page@N; dense alone is neither). Prints page
+recall@1/5/10, hit@5/10 and MRR@10 (definitions in the data folder's README) as a Markdown
+table headed by the date and the machine. Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from ingestion.chunk_builder import ChunkBuilder
+from ingestion.embedding import LateChunker, NaiveChunker
+from ingestion.loaders import load_document
+from rag import ChunkingConfig
+from rag.config import EmbedderConfig
+from rag.encoders import TransformerEncoder
+from rag.evaluation.datasets import load_eval_set
+from rag.evaluation.metrics import mean, page_scores
+from rag.protocols import Retriever
+from rag.types import Chunk, Hit, SearchFilter
+from retrievers import PerPageRetriever, TitleBoostedRetriever
+from retrievers.title_boost import TitleVectors
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "financebench"
+COLUMNS = ["recall@1", "recall@5", "recall@10", "hit@5", "hit@10", "mrr@10"]
+
+
+class MatrixRetriever:
+    """Exact search over one matrix of chunk vectors (one row per chunk)."""
+
+    def __init__(self, encoder: TransformerEncoder, chunks: list[Chunk], matrix: np.ndarray):
+        self.encoder = encoder
+        self.chunks = chunks
+        self.matrix = matrix
+
+    def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
+        """The k chunks of highest cosine to the query, best first."""
+        scores = self.matrix @ self.encoder.embed([query], "query")[0]
+        top = np.argpartition(-scores, k)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [Hit(self.chunks[i], float(scores[i])) for i in top]
+
+
+def filing_vectors(
+    encoders: dict[int, TransformerEncoder],
+    pdf: Path,
+    chunk_size: int,
+    windows: list[tuple[int, int]],
+    keep: Path,
+) -> tuple[list[Chunk], dict[str, np.ndarray]]:
+    """The filing's chunks and its vectors by name ("naive", "late W:O"), cached in ``keep``."""
+    encoder = next(iter(encoders.values()))
+    doc = load_document(pdf)
+    builder = ChunkBuilder(encoder, ChunkingConfig(mode="late", chunk_size=chunk_size))
+    chunks = builder.build(doc, vectors=False)
+    char_spans = [c.char_span for c in chunks]
+    tokens = encoder.tokenize(doc.text)
+    vectorizers: dict[str, LateChunker | NaiveChunker] = {"naive": NaiveChunker(encoder)}
+    for size, overlap in windows:
+        vectorizers[f"late {size}:{overlap}"] = LateChunker(encoders[size], overlap=overlap)
+    vectors: dict[str, np.ndarray] = {}
+    for name, vectorizer in vectorizers.items():
+        label = name.replace(" ", "-").replace(":", "o")
+        path = keep / f"{pdf.stem}-{chunk_size}-{label}.npy"
+        if not path.exists():
+            _, matrix = vectorizer.vectorize(doc.text, tokens, char_spans)
+            np.save(path, matrix)
+        vectors[name] = np.load(path)
+    return chunks, vectors
+
+
+def searcher(base: Retriever, variant: str, titles: TitleVectors) -> Retriever:
+    """``base`` wrapped in the title boost and one hit a page as ``variant`` names them."""
+    parts = dict(p.partition("@")[::2] for p in variant.split("+"))
+    retriever = base
+    if "title" in parts:
+        retriever = TitleBoostedRetriever(retriever, titles, float(parts["title"] or 3))
+    if "page" in parts:
+        retriever = PerPageRetriever(retriever, int(parts["page"] or 1))
+    return retriever
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--every", type=int, default=1, help="Use every N-th filing by name.")
+    parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument("--mix", default="0.3,0.5", help="Weights A of the late vector in mix@A.")
+    parser.add_argument("--windows", default="256:64", help="Late macro windows W:O, first mixed.")
+    parser.add_argument("--retrieval", default="dense,title@3+page")
+    parser.add_argument("--keep", type=Path, default=Path("/tmp/laterag-chunk-vectors"))
+    args = parser.parse_args()
+    windows = [(int(w), int(o)) for w, o in (s.split(":") for s in args.windows.split(","))]
+    mixes = [float(a) for a in args.mix.split(",") if a]
+    encoders = {
+        size: TransformerEncoder(EmbedderConfig(max_tokens=size)).load() for size, _ in windows
+    }
+    encoder = encoders[windows[0][0]]
+    args.keep.mkdir(parents=True, exist_ok=True)
+    evalset = load_eval_set(args.data, every=args.every)
+    chunks: list[Chunk] = []
+    parts: dict[str, list[np.ndarray]] = {}
+    started = time.perf_counter()
+    for number, pdf in enumerate(evalset.documents, start=1):
+        print(f"[{number}/{len(evalset.documents)}] {pdf.name}", file=sys.stderr, flush=True)
+        doc_chunks, vectors = filing_vectors(encoders, pdf, args.chunk_size, windows, args.keep)
+        chunks.extend(doc_chunks)
+        for name, matrix in vectors.items():
+            parts.setdefault(name, []).append(matrix)
+    print(f"vectors ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    matrices = {name: np.vstack(rows) for name, rows in parts.items()}
+    late = matrices[f"late {windows[0][0]}:{windows[0][1]}"]
+    for a in mixes:
+        mixed = a * late + (1 - a) * matrices["naive"]
+        matrices[f"mix@{a:g}"] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+
+    titles = TitleVectors(encoder)
+    print(f"# FinanceBench page recall, exact search, bundled {encoder.name}")
+    print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores")
+    print(
+        f"# {len(evalset.documents)} filings in one collection, {evalset.size} questions, "
+        f"{len(chunks)} chunks of up to {args.chunk_size} tokens (structure chunker)"
+    )
+    print("| vectors | retrieval | " + " | ".join(COLUMNS) + " |")
+    print("|---|---|" + "---|" * len(COLUMNS))
+    for name, matrix in matrices.items():
+        base = MatrixRetriever(encoder, chunks, matrix)
+        for variant in args.retrieval.split(","):
+            retriever = searcher(base, variant, titles)
+            scored = [page_scores(retriever.retrieve(q.text, 10), q) for q in evalset.page_queries]
+            metrics = mean(scored)
+            cells = " | ".join(f"{metrics[c]:.3f}" for c in COLUMNS)
+            print(f"| {name} | {variant} | {cells} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
