@@ -10,8 +10,11 @@ vectors are kept in ``--keep`` so later runs only search. Every question is then
 filings' chunks at once, searched exactly (no HNSW), ranking chunks by:
 
 - late (each window setting), naive;
-- mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (default window)
-  blended with its own, for each A of ``--mix``.
+- mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (first window
+  setting) blended with its own, for each A of ``--mix``;
+- centre@B: ``normalise(late - B * mean late vector of the filing)``, late vectors with part
+  of what all chunks of their filing share taken out (no second pass), for each B of
+  ``--center``.
 
 Each ranking goes through the library's title boost and one-hit-a-page steps as named in
 ``--retrieval`` (parts joined by "+": title@W, page@N; dense alone is neither). Prints page
@@ -109,6 +112,9 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="Use every N-th filing by name.")
     parser.add_argument("--chunk-size", type=int, default=64)
     parser.add_argument("--mix", default="0.3,0.5", help="Weights A of the late vector in mix@A.")
+    parser.add_argument(
+        "--center", default="", help="Weights B of the filing's mean late vector in centre@B."
+    )
     parser.add_argument("--windows", default="256:64", help="Late macro windows W:O, first mixed.")
     parser.add_argument("--retrieval", default="dense,title@3+page")
     parser.add_argument("--keep", type=Path, default=Path("/tmp/laterag-chunk-vectors"))
@@ -134,8 +140,13 @@ def main() -> None:
     matrices = {name: np.vstack(rows) for name, rows in parts.items()}
     late = matrices[f"late {windows[0][0]}:{windows[0][1]}"]
     for a in mixes:
-        mixed = a * late + (1 - a) * matrices["naive"]
-        matrices[f"mix@{a:g}"] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+        matrices[f"mix@{a:g}"] = _unit(a * late + (1 - a) * matrices["naive"])
+    bounds = np.cumsum([0] + [len(rows) for rows in parts["naive"]])
+    for b in [float(b) for b in args.center.split(",") if b]:
+        centred = late.copy()
+        for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+            centred[first:last] -= b * late[first:last].mean(axis=0)
+        matrices[f"centre@{b:g}"] = _unit(centred)
 
     titles = TitleVectors(encoder)
     print(f"# FinanceBench page recall, exact search, bundled {encoder.name}")
@@ -154,6 +165,10 @@ def main() -> None:
             metrics = mean(scored)
             cells = " | ".join(f"{metrics[c]:.3f}" for c in COLUMNS)
             print(f"| {name} | {variant} | {cells} |", flush=True)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
 if __name__ == "__main__":
