@@ -1,13 +1,14 @@
 """Late, naive and mixed chunk vectors on FinanceBench, searched exactly, from one pass per filing.
 
 Usage: python bench/chunk_vectors.py [--every N] [--chunk-size 64] [--mix 0.3,0.5]
-           [--windows 256:64,256:128] [--retrieval dense,title@3+page] [--keep DIR]
+           [--center 0.3] [--windows 256,256:128] [--retrieval dense,title@3+page] [--keep DIR]
 
 Each filing is chunked once (the library's structure chunker) and its chunks get a naive
 vector (each chunk embedded alone) and a late vector per macro window setting ``W:O`` (W
-positions a window, O tokens of overlap; ``256:64`` is the library's default for MiniLM). The
-vectors are kept in ``--keep`` so later runs only search. Every question is then asked of all
-filings' chunks at once, searched exactly (no HNSW), ranking chunks by:
+positions a window, O tokens of overlap, by default a quarter of the window's content tokens
+as in the library; ``256`` is the library's default for MiniLM). The vectors are kept in
+``--keep`` so later runs only search. Every question is then asked of all filings' chunks at
+once, searched exactly (no HNSW), ranking chunks by:
 
 - late (each window setting), naive;
 - mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (first window
@@ -71,10 +72,10 @@ def filing_vectors(
     encoders: dict[int, TransformerEncoder],
     pdf: Path,
     chunk_size: int,
-    windows: list[tuple[int, int]],
+    windows: list[tuple[int, int | None]],
     keep: Path,
 ) -> tuple[list[Chunk], dict[str, np.ndarray]]:
-    """The filing's chunks and its vectors by name ("naive", "late W:O"), cached in ``keep``."""
+    """The filing's chunks and its vectors by name ("naive", "late W[:O]"), cached in ``keep``."""
     encoder = next(iter(encoders.values()))
     doc = load_document(pdf)
     builder = ChunkBuilder(encoder, ChunkingConfig(mode="late", chunk_size=chunk_size))
@@ -83,7 +84,7 @@ def filing_vectors(
     tokens = encoder.tokenize(doc.text)
     vectorizers: dict[str, LateChunker | NaiveChunker] = {"naive": NaiveChunker(encoder)}
     for size, overlap in windows:
-        vectorizers[f"late {size}:{overlap}"] = LateChunker(encoders[size], overlap=overlap)
+        vectorizers[late_name(size, overlap)] = LateChunker(encoders[size], overlap=overlap)
     vectors: dict[str, np.ndarray] = {}
     for name, vectorizer in vectorizers.items():
         label = name.replace(" ", "-").replace(":", "o")
@@ -115,11 +116,13 @@ def main() -> None:
     parser.add_argument(
         "--center", default="", help="Weights B of the filing's mean late vector in centre@B."
     )
-    parser.add_argument("--windows", default="256:64", help="Late macro windows W:O, first mixed.")
+    parser.add_argument(
+        "--windows", default="256", help="Late macro windows W or W:O (O: a quarter); first mixed."
+    )
     parser.add_argument("--retrieval", default="dense,title@3+page")
     parser.add_argument("--keep", type=Path, default=Path("/tmp/laterag-chunk-vectors"))
     args = parser.parse_args()
-    windows = [(int(w), int(o)) for w, o in (s.split(":") for s in args.windows.split(","))]
+    windows = [_window(spec) for spec in args.windows.split(",")]
     mixes = [float(a) for a in args.mix.split(",") if a]
     encoders = {
         size: TransformerEncoder(EmbedderConfig(max_tokens=size)).load() for size, _ in windows
@@ -138,7 +141,7 @@ def main() -> None:
             parts.setdefault(name, []).append(matrix)
     print(f"vectors ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     matrices = {name: np.vstack(rows) for name, rows in parts.items()}
-    late = matrices[f"late {windows[0][0]}:{windows[0][1]}"]
+    late = matrices[late_name(*windows[0])]
     for a in mixes:
         matrices[f"mix@{a:g}"] = _unit(a * late + (1 - a) * matrices["naive"])
     bounds = np.cumsum([0] + [len(rows) for rows in parts["naive"]])
@@ -165,6 +168,16 @@ def main() -> None:
             metrics = mean(scored)
             cells = " | ".join(f"{metrics[c]:.3f}" for c in COLUMNS)
             print(f"| {name} | {variant} | {cells} |", flush=True)
+
+
+def late_name(size: int, overlap: int | None) -> str:
+    """The row name of late vectors from windows of ``size`` positions."""
+    return f"late {size}" if overlap is None else f"late {size}:{overlap}"
+
+
+def _window(spec: str) -> tuple[int, int | None]:
+    size, _, overlap = spec.partition(":")
+    return int(size), int(overlap) if overlap else None
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
