@@ -58,7 +58,7 @@ class EmbedderConfig(_Settings):
 class ChunkingConfig(_Settings):
     """How documents are cut into chunks and how chunk vectors are made."""
 
-    mode: Literal["late", "naive", "mixed"] = "late"
+    mode: Literal["late", "naive", "mixed"] = "mixed"
     chunker: Literal["tokens", "sentences", "structure"] = "structure"
     chunk_size: int = Field(default=64, ge=8, description="Most content tokens in one chunk.")
     overlap: int | None = Field(
@@ -66,7 +66,7 @@ class ChunkingConfig(_Settings):
     )
     special_tokens: Literal["paper", "none"] = "paper"
     late_weight: float = Field(
-        default=0.3,
+        default=0.4,
         gt=0.0,
         lt=1.0,
         description="Weight of the late vector in a mixed chunk vector, the rest going to the "

@@ -122,7 +122,7 @@ def chat_settings(settings: AppSettings) -> ChatSettings:
     """Show the retrieval and LLM settings; return what the chat should use."""
     st.subheader("Retrieval")
     k = st.slider("Passages per answer (k)", 1, MAX_K, RAGConfig().top_k, key="top_k")
-    st.caption("Dense search over late-chunked vectors, boosted by file name, one passage a page.")
+    st.caption("Dense search, boosted by file name, one passage a page.")
     st.subheader("Language model")
     base_url = st.text_input(
         "Base URL",

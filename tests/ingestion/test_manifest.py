@@ -39,7 +39,7 @@ def test_the_manifest_records_each_source_its_chunks_and_the_settings(
             assert sorted(entry.chunk_ids) == sorted(rag.store.chunk_ids(info.doc_id))
             assert entry.model == encoder.name
             assert entry.settings["chunk_size"] == 32
-            assert entry.settings["chunking"] == "late"
+            assert entry.settings["chunking"] == ChunkingConfig().mode
         settings = rag.manifest.settings()
         assert settings is not None
         assert settings["model"] == encoder.name and settings["chunk_size"] == 32

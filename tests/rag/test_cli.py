@@ -131,7 +131,7 @@ def test_chunk_vectors_are_late_chunked_in_one_forward_pass(
 ) -> None:
     path = docs / "travel-policy.txt"
     args = ("chunks", str(path), "--vectors", "--chunker", "sentences", "--chunk-size", "40")
-    late = rag_json(capsys, *args, *store)["chunks"]
+    late = rag_json(capsys, *args, "--chunking", "late", *store)["chunks"]
     assert len(late) >= 3
     text = path.read_text()
     spans = [c["char_span"] for c in late]

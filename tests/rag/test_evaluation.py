@@ -10,7 +10,7 @@ import pytest
 
 from rag import RAG
 from rag.cli import run
-from rag.config import RetrievalConfig, StoreConfig
+from rag.config import ChunkingConfig, RetrievalConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.evaluation import DocQuery, PageQuery, doc_scores, ndcg, page_scores
 from rag.types import Chunk, Hit
@@ -82,7 +82,7 @@ def test_beir_folder_scores_ndcg(tmp_path: Path, encoder: TransformerEncoder) ->
     report = RAG(encoder=encoder).eval(folder, k=10)
     assert (report.kind, report.documents, report.queries) == ("beir", 4, 2)
     assert report.metrics["ndcg@10"] == pytest.approx(1.0)
-    assert report.settings["chunking"] == "late"
+    assert report.settings["chunking"] == ChunkingConfig().mode
     assert report.settings["retrieval"] == RetrievalConfig().model_dump(mode="json")
     assert report.settings["rerank"]["kind"] == "none"
     assert report.settings["hnsw_ef"] == StoreConfig().hnsw_ef
@@ -119,4 +119,4 @@ def test_rag_eval_compares_late_and_naive_on_a_financebench_slice(
         assert report["tokens"] > 0 and not report["failed"]
     assert run(["eval", str(folder), "--every", "3"]) == 0
     table = capsys.readouterr().out
-    assert "financebench: 1 documents" in table and "| late |" in table
+    assert "financebench: 1 documents" in table and f"| {ChunkingConfig().mode} |" in table

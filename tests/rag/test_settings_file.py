@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import RAG, ConfigError, RAGConfig
+from rag import RAG, ChunkingConfig, ConfigError, RAGConfig
 from rag.cli import run
 from rag.cli_options import CHUNKING, LLM, TOP_K
 from rag.settings_file import load_config
@@ -47,7 +47,7 @@ def test_a_file_sets_every_section_and_paths_are_relative_to_it(tmp_path: Path) 
     assert config.embedder.max_tokens == 128
     assert (config.chunking.chunker, config.chunking.chunk_size) == ("sentences", 64)
     assert (config.llm.model, config.llm.temperature) == ("file-model", 0.5)
-    assert config.chunking.mode == "late"  # untouched keys keep their defaults
+    assert config.chunking.mode == ChunkingConfig().mode  # untouched keys keep their defaults
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import RAG, ConfigError, RAGConfig, StoreConfig
+from rag import RAG, ChunkingConfig, ConfigError, RAGConfig, StoreConfig
 from rag.cli import run
 from rag.config import RetrievalConfig
 from rag.encoders import TransformerEncoder
@@ -63,7 +63,8 @@ def test_hybrid_puts_the_exact_invoice_first(
     tmp_path: Path, invoices: Path, encoder: TransformerEncoder, backend: str
 ) -> None:
     store = ServerStore(location=":memory:") if backend == "server" else None
-    config = RAGConfig(store=StoreConfig(path=tmp_path / "store"))
+    late = ChunkingConfig(mode="late")
+    config = RAGConfig(store=StoreConfig(path=tmp_path / "store"), chunking=late)
     with RAG(config, encoder=encoder, store=store) as rag:
         assert rag.ingest([invoices]).count("ingested") == 4
         dense = rag.search(QUESTION, 5)

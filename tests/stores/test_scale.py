@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import EmbedderConfig, RAGConfig, StoreConfig
+from rag.config import ChunkingConfig, EmbedderConfig, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.errors import ConfigError
 from rag.sdk import RAG
@@ -164,9 +164,11 @@ def test_dims_truncate_chunks_and_queries_through_the_sdk(
     tmp_path: Path, encoder: TransformerEncoder
 ) -> None:
     store = StoreConfig(path=tmp_path / "store")
-    small = RAGConfig(store=store, embedder=EmbedderConfig(dims=128))
+    late = ChunkingConfig(mode="late")
+    small = RAGConfig(store=store, embedder=EmbedderConfig(dims=128), chunking=late)
     handbook = DOCS / "handbook.md"
-    with RAG(RAGConfig(store=StoreConfig(path=tmp_path / "full")), encoder=encoder) as full:
+    full_config = RAGConfig(store=StoreConfig(path=tmp_path / "full"), chunking=late)
+    with RAG(full_config, encoder=encoder) as full:
         full_chunks = full.chunks(handbook, vectors=True)
     with RAG(small, encoder=encoder) as rag:
         cut_chunks = rag.chunks(handbook, vectors=True)

@@ -10,6 +10,7 @@ import pytest
 from fake_openai import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
+from rag.config import ChunkingConfig
 from rag.generation import SYSTEM_PROMPT
 from rag.stores.edge import EdgeStore
 from ui.condense import CONDENSE_PROMPT
@@ -71,7 +72,7 @@ def test_sidebar_lists_documents_with_their_chunking_and_only_live_settings(
     text = sidebar_text(at)
     for name in ("handbook.md", "security.html", "travel-policy.txt"):
         assert name in text
-    assert text.count("late chunking · structure chunker") == 3
+    assert text.count(f"{ChunkingConfig().mode} chunking · structure chunker") == 3
     assert at.slider(key="top_k").value == 5
     labels = [w.label for w in (*at.sidebar.slider, *at.sidebar.text_input, *at.sidebar.checkbox)]
     assert not [label for label in labels if "hybrid" in label.lower() or "rerank" in label.lower()]
