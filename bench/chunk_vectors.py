@@ -32,14 +32,17 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import numpy as np
+from financebench_retrieval import COLUMNS, DATA, retrieval_config
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.embedding import LateChunker, NaiveChunker
+from ingestion.embedding.mixed import blend
 from ingestion.loaders import load_document
 from rag import ChunkingConfig
-from rag.config import EmbedderConfig
+from rag.config import EmbedderConfig, RetrievalConfig
 from rag.encoders import TransformerEncoder
 from rag.evaluation.datasets import load_eval_set
 from rag.evaluation.metrics import mean, page_scores
@@ -47,9 +50,6 @@ from rag.protocols import Retriever
 from rag.types import Chunk, Hit, SearchFilter
 from retrievers import PerPageRetriever, TitleBoostedRetriever
 from retrievers.title_boost import TitleVectors
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "financebench"
-COLUMNS = ["recall@1", "recall@5", "recall@10", "hit@5", "hit@10", "mrr@10"]
 
 
 class MatrixRetriever:
@@ -98,12 +98,12 @@ def filing_vectors(
 
 def searcher(base: Retriever, variant: str, titles: TitleVectors) -> Retriever:
     """``base`` wrapped in the title boost and one hit a page as ``variant`` names them."""
-    parts = dict(p.partition("@")[::2] for p in variant.split("+"))
+    settings = cast(RetrievalConfig, retrieval_config(variant, None)["retrieval"])
     retriever = base
-    if "title" in parts:
-        retriever = TitleBoostedRetriever(retriever, titles, float(parts["title"] or 3))
-    if "page" in parts:
-        retriever = PerPageRetriever(retriever, int(parts["page"] or 1))
+    if settings.title_weight > 0:
+        retriever = TitleBoostedRetriever(retriever, titles, settings.title_weight)
+    if settings.per_page:
+        retriever = PerPageRetriever(retriever, settings.per_page)
     return retriever
 
 
@@ -143,13 +143,13 @@ def main() -> None:
     matrices = {name: np.vstack(rows) for name, rows in parts.items()}
     late = matrices[late_name(*windows[0])]
     for a in mixes:
-        matrices[f"mix@{a:g}"] = _unit(a * late + (1 - a) * matrices["naive"])
+        matrices[f"mix@{a:g}"] = blend(late, matrices["naive"], a)
     bounds = np.cumsum([0] + [len(rows) for rows in parts["naive"]])
     for b in [float(b) for b in args.center.split(",") if b]:
         centred = late.copy()
         for first, last in zip(bounds[:-1], bounds[1:], strict=True):
             centred[first:last] -= b * late[first:last].mean(axis=0)
-        matrices[f"centre@{b:g}"] = _unit(centred)
+        matrices[f"centre@{b:g}"] = centred / np.linalg.norm(centred, axis=1, keepdims=True)
 
     titles = TitleVectors(encoder)
     print(f"# FinanceBench page recall, exact search, bundled {encoder.name}")
@@ -178,10 +178,6 @@ def late_name(size: int, overlap: int | None) -> str:
 def _window(spec: str) -> tuple[int, int | None]:
     size, _, overlap = spec.partition(":")
     return int(size), int(overlap) if overlap else None
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
 if __name__ == "__main__":

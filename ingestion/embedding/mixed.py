@@ -24,6 +24,13 @@ from rag.errors import ConfigError, EmbeddingError
 from rag.types import Span, Tokens
 
 
+def blend(late: np.ndarray, naive: np.ndarray, weight: float) -> np.ndarray:
+    """Return ``normalise(weight * late + (1 - weight) * naive)`` row by row, as float32."""
+    mixed = weight * late + (1 - weight) * naive
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    return (mixed / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
 class MixedPlan(Plan):
     """A document's late windows followed by its naive chunks, as one list of units."""
 
@@ -42,9 +49,7 @@ class MixedPlan(Plan):
         """Each chunk's blended vector, L2-normalised."""
         if not self.done:
             raise EmbeddingError(f"{self._left} units of the document were not run")
-        blend = self.weight * self.late.vectors() + (1 - self.weight) * self.naive.vectors()
-        norms = np.linalg.norm(blend, axis=1, keepdims=True)
-        return (blend / np.maximum(norms, 1e-12)).astype(np.float32)
+        return blend(self.late.vectors(), self.naive.vectors(), self.weight)
 
 
 class MixedChunker:
