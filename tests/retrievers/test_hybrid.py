@@ -85,7 +85,8 @@ def test_cli_hybrid_flags(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, invoices: Path, encoder: TransformerEncoder
 ) -> None:
     store = tmp_path / "store"
-    with RAG(RAGConfig(store=StoreConfig(path=store)), encoder=encoder) as rag:
+    config = RAGConfig(store=StoreConfig(path=store), chunking=ChunkingConfig(mode="late"))
+    with RAG(config, encoder=encoder) as rag:
         rag.ingest([invoices])
     code = run(["search", QUESTION, "--hybrid", "-k", "2", "--store", str(store), "--json"])
     out, err = capsys.readouterr()
