@@ -127,7 +127,7 @@ def main() -> None:
     encoders = {
         size: TransformerEncoder(EmbedderConfig(max_tokens=size)).load() for size, _ in windows
     }
-    encoder = encoders[windows[0][0]]
+    encoder = encoders[max(encoders)]  # queries and titles: the widest window fits them all
     args.keep.mkdir(parents=True, exist_ok=True)
     evalset = load_eval_set(args.data, every=args.every)
     chunks: list[Chunk] = []

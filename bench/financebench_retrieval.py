@@ -44,7 +44,7 @@ COLUMNS = ["recall@1", "recall@5", "recall@10", "hit@5", "hit@10", "mrr@10"]
 def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, object]:
     """The RAGConfig sections for a variant such as "dense", "hybrid@0.5" or "hybrid+embedding".
 
-    Parts joined by "+": dense, hybrid (RRF; "@W" sets the BM25 weight, dense staying 1),
+    Parts joined by "+": dense, hybrid (RRF, off unless named; "@W" sets the BM25 weight),
     dbsf (hybrid by distribution-based score fusion), title (the title boost, off unless
     named; "@W" sets its weight), page (hits a page, off unless named; "@N" sets it, default
     1), embedding ("@A" sets the feedback weight alpha), cross-encoder and ef ("@N": the HNSW
@@ -57,7 +57,7 @@ def retrieval_config(variant: str, cross_encoder: str | None) -> dict[str, objec
         raise SystemExit(f"unknown retrieval variant part(s): {', '.join(sorted(unknown))}")
     if "cross-encoder" in parts and not cross_encoder:
         raise SystemExit("the cross-encoder variant needs --cross-encoder MODEL")
-    retrieval: dict[str, object] = {"title_weight": 0.0, "per_page": 0}
+    retrieval: dict[str, object] = {"hybrid": False, "title_weight": 0.0, "per_page": 0}
     if "hybrid" in parts:
         weight = parts["hybrid"]
         retrieval.update(hybrid=True, **({} if weight is None else {"sparse_weight": weight}))
