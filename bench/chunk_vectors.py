@@ -48,6 +48,7 @@ from rag.evaluation.datasets import load_eval_set
 from rag.evaluation.metrics import mean, page_scores
 from rag.protocols import Retriever
 from rag.types import Chunk, Hit, SearchFilter
+from rag.vectors import normalise_rows
 from retrievers import PerPageRetriever, TitleBoostedRetriever
 from retrievers.title_boost import TitleVectors
 
@@ -69,14 +70,17 @@ class MatrixRetriever:
 
 
 def filing_vectors(
+    encoder: TransformerEncoder,
     encoders: dict[int, TransformerEncoder],
     pdf: Path,
     chunk_size: int,
     windows: list[tuple[int, int | None]],
     keep: Path,
 ) -> tuple[list[Chunk], dict[str, np.ndarray]]:
-    """The filing's chunks and its vectors by name ("naive", "late W[:O]"), cached in ``keep``."""
-    encoder = next(iter(encoders.values()))
+    """The filing's chunks and its vectors by name ("naive", "late W[:O]"), cached in ``keep``.
+
+    ``encoder`` chunks the filing and makes the naive vectors, ``encoders[W]`` the late ones.
+    """
     doc = load_document(pdf)
     builder = ChunkBuilder(encoder, ChunkingConfig(mode="late", chunk_size=chunk_size))
     chunks = builder.build(doc, vectors=False)
@@ -135,7 +139,9 @@ def main() -> None:
     started = time.perf_counter()
     for number, pdf in enumerate(evalset.documents, start=1):
         print(f"[{number}/{len(evalset.documents)}] {pdf.name}", file=sys.stderr, flush=True)
-        doc_chunks, vectors = filing_vectors(encoders, pdf, args.chunk_size, windows, args.keep)
+        doc_chunks, vectors = filing_vectors(
+            encoder, encoders, pdf, args.chunk_size, windows, args.keep
+        )
         chunks.extend(doc_chunks)
         for name, matrix in vectors.items():
             parts.setdefault(name, []).append(matrix)
@@ -149,7 +155,7 @@ def main() -> None:
         centred = late.copy()
         for first, last in zip(bounds[:-1], bounds[1:], strict=True):
             centred[first:last] -= b * late[first:last].mean(axis=0)
-        matrices[f"centre@{b:g}"] = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+        matrices[f"centre@{b:g}"] = normalise_rows(centred)
 
     titles = TitleVectors(encoder)
     print(f"# FinanceBench page recall, exact search, bundled {encoder.name}")

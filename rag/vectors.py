@@ -1,8 +1,8 @@
-"""Matryoshka-style truncation: keep the first dimensions of each vector and renormalise.
+"""Row normalisation, and Matryoshka-style truncation (the first dimensions, renormalised).
 
-Applied where vectors leave the encoder, so chunk vectors, query vectors and everything built
-on them (late-chunking pools, rerankers) share one size. A collection keeps the size it was
-made with: later queries are truncated to it.
+Truncation is applied where vectors leave the encoder, so chunk vectors, query vectors and
+everything built on them (late-chunking pools, rerankers) share one size. A collection keeps
+the size it was made with: later queries are truncated to it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ import numpy as np
 from rag.errors import ConfigError
 from rag.protocols import TextKind, TokenEmbedder
 from rag.types import Tokens, WindowStates
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Return each row divided by its L2 norm (rows of norm below 1e-12 by 1e-12)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
 
 
 def truncate(vectors: np.ndarray, dims: int) -> np.ndarray:

@@ -22,13 +22,12 @@ from ingestion.embedding.late import (
 )
 from rag.errors import ConfigError, EmbeddingError
 from rag.types import Span, Tokens
+from rag.vectors import normalise_rows
 
 
 def blend(late: np.ndarray, naive: np.ndarray, weight: float) -> np.ndarray:
     """Return ``normalise(weight * late + (1 - weight) * naive)`` row by row, as float32."""
-    mixed = weight * late + (1 - weight) * naive
-    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-    return (mixed / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalise_rows(weight * late + (1 - weight) * naive).astype(np.float32)
 
 
 class MixedPlan(Plan):

@@ -9,6 +9,7 @@ import numpy as np
 
 from rag.errors import EmbeddingError
 from rag.types import Span
+from rag.vectors import normalise_rows
 
 
 class SpanPooler:
@@ -62,9 +63,7 @@ class SpanPooler:
         missing = np.flatnonzero(self._counts == 0)
         if missing.size:
             raise EmbeddingError(f"no token states reached span {self.spans[int(missing[0])]}")
-        means = self._sums / self._counts[:, None]
-        norms = np.linalg.norm(means, axis=1, keepdims=True)
-        return (means / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalise_rows(self._sums / self._counts[:, None]).astype(np.float32)
 
 
 def pool_spans(states: np.ndarray, spans: Sequence[Span]) -> np.ndarray:

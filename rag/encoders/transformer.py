@@ -15,6 +15,7 @@ from rag.encoders.model_info import BUNDLED_NAME, ModelInfo, bundled_model_path,
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import TextKind
 from rag.types import Tokens, WindowStates
+from rag.vectors import normalise_rows
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ class TransformerEncoder:
             states = self._forward([inputs[i] for i in batch])
             for row, i in enumerate(batch):
                 out[i] = states[row, : len(inputs[i])].mean(axis=0)
-        return _normalise(out)
+        return normalise_rows(out)
 
     def _batches(self, inputs: Sequence[Sequence[int]]) -> Iterator[list[int]]:
         order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]), reverse=True)
@@ -238,8 +239,3 @@ class TransformerEncoder:
             return self._runner(ids, mask)
         except RuntimeError as e:
             raise EmbeddingError(f"model {self.name!r} failed on a batch: {e}") from e
-
-
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
