@@ -38,7 +38,7 @@ import numpy as np
 from financebench_retrieval import COLUMNS, DATA, retrieval_config
 
 from ingestion.chunk_builder import ChunkBuilder
-from ingestion.embedding import LateChunker, NaiveChunker
+from ingestion.embedding import LateVectorizer, NaiveVectorizer
 from ingestion.embedding.mixed import blend
 from ingestion.loaders import load_document
 from rag import ChunkingConfig
@@ -86,15 +86,17 @@ def filing_vectors(
     chunks = builder.build(doc, vectors=False)
     char_spans = [c.char_span for c in chunks]
     tokens = encoder.tokenize(doc.text)
-    vectorizers: dict[str, LateChunker | NaiveChunker] = {"naive": NaiveChunker(encoder)}
+    vectorizers: dict[str, LateVectorizer | NaiveVectorizer] = {"naive": NaiveVectorizer(encoder)}
     for size, overlap in windows:
-        vectorizers[late_name(size, overlap)] = LateChunker(encoders[size], overlap=overlap)
+        vectorizers[late_name(size, overlap)] = LateVectorizer(encoders[size], overlap=overlap)
     vectors: dict[str, np.ndarray] = {}
     for name, vectorizer in vectorizers.items():
         label = name.replace(" ", "-").replace(":", "o")
         path = keep / f"{pdf.stem}-{chunk_size}-{label}.npy"
         if not path.exists():
-            _, matrix = vectorizer.vectorize(doc.text, tokens, char_spans)
+            plan = vectorizer.plan(doc.text, tokens, char_spans)
+            vectorizer.run([(plan, i) for i in range(len(plan.sizes))])
+            matrix = plan.vectors()
             np.save(path, matrix)
         vectors[name] = np.load(path)
     return chunks, vectors

@@ -30,8 +30,7 @@ import numpy as np
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.chunkers.sentences import sentence_spans
-from ingestion.embedding import LateChunker, token_spans
-from ingestion.embedding.late import WINDOWS_PER_CALL
+from ingestion.embedding import LateVectorizer, token_spans
 from ingestion.embedding.pooling import pool_spans
 from ingestion.embedding.spans import macro_windows
 from ingestion.loaders import load_document
@@ -51,6 +50,9 @@ RANKINGS = {
     "chunk+section": ("chunk", "section"),
     "all three": ("chunk", "sentence", "section"),
 }
+
+WINDOWS_PER_CALL = 32
+"""Macro windows given to the encoder at once."""
 
 
 def levels(
@@ -85,7 +87,7 @@ def main() -> None:
 
     encoder = TransformerEncoder().load()
     builder = ChunkBuilder(encoder, ChunkingConfig(mode="late", chunk_size=args.chunk_size))
-    late = LateChunker(encoder)
+    late = LateVectorizer(encoder)
     evalset = load_eval_set(args.data, every=args.every)
     chunks: list[Chunk] = []
     scores_of: dict[str, list[np.ndarray]] = {"chunk": [], "sentence": [], "section": []}
@@ -145,7 +147,7 @@ def main() -> None:
 
 
 def document_states(
-    encoder: TransformerEncoder, late: LateChunker, ids: Sequence[int]
+    encoder: TransformerEncoder, late: LateVectorizer, ids: Sequence[int]
 ) -> np.ndarray:
     """Every content token's state, each from the macro window that keeps it."""
     windows = macro_windows(len(ids), late.window, late.overlap)

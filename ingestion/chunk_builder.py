@@ -10,14 +10,12 @@ from typing import Any
 import numpy as np
 
 from ingestion.chunkers import make_chunker
-from ingestion.embedding import ChunkVectorizer, LateChunker, MixedChunker, NaiveChunker
+from ingestion.embedding import LateVectorizer, MixedVectorizer, NaiveVectorizer
 from ingestion.embedding import token_spans as map_spans
-from ingestion.embedding.late import Plan, Unit
 from ingestion.embedding.window_cache import WindowCache
 from rag.config import ChunkingConfig
-from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError, EmbeddingError
-from rag.protocols import SparseEncoder, TokenEmbedder
+from rag.protocols import ChunkVectorizer, SparseEncoder, TokenEmbedder, Unit, VectorPlan
 from rag.types import Chunk, Document, Span, Tokens
 
 LOOKAHEAD_TOKENS = 32_768
@@ -31,7 +29,7 @@ Built = tuple[Document, "list[Chunk] | EmbeddingError"]
 class _Pending:
     doc: Document
     char_spans: list[Span]
-    plan: Plan | None = None
+    plan: VectorPlan | None = None
     error: EmbeddingError | None = None
 
 
@@ -53,8 +51,9 @@ class _MemoTokenizer:
 class ChunkBuilder:
     """Chunks documents and embeds the chunks with one encoder and one set of settings.
 
-    Embedded chunks also get a sparse vector from ``sparse_encoder`` (BM25 by default), and
-    ``access``, the reader tags of ``rag.access`` (None: public), in their metadata.
+    Embedded chunks also get a sparse vector from ``sparse_encoder`` when one is given (the
+    SDK gives BM25, for hybrid search), and ``access``, the reader tags of ``rag.access``
+    (None: public), in their metadata.
     """
 
     def __init__(
@@ -69,13 +68,13 @@ class ChunkBuilder:
         self.encoder = encoder
         self.settings = settings
         self.access = list(access) if access else None
-        self.sparse_encoder = sparse_encoder or Bm25Encoder()
+        self.sparse_encoder = sparse_encoder
         self._tokenizer = _MemoTokenizer(encoder)
         self._chunker = make_chunker(settings.chunker, self._tokenizer, settings.chunk_size)
-        self._late: LateChunker | None = None
-        self._vectorizer: ChunkVectorizer = NaiveChunker(encoder)
+        self._late: LateVectorizer | None = None
+        self._vectorizer: ChunkVectorizer = NaiveVectorizer(encoder)
         if settings.mode != "naive":
-            late = LateChunker(
+            late = LateVectorizer(
                 encoder,
                 overlap=settings.overlap,
                 special_tokens=settings.special_tokens,
@@ -84,7 +83,9 @@ class ChunkBuilder:
             self._late = late
             self._vectorizer = late
             if settings.mode == "mixed":
-                self._vectorizer = MixedChunker(late, NaiveChunker(encoder), settings.late_weight)
+                self._vectorizer = MixedVectorizer(
+                    late, NaiveVectorizer(encoder), settings.late_weight
+                )
 
     def check(self) -> None:
         """Refuse settings the model cannot honour without truncating."""
@@ -212,7 +213,9 @@ class ChunkBuilder:
         meta = self.describe()
         texts = [doc.text[start:end] for start, end in char_spans]
         vectors = matrix is not None
-        sparse = self.sparse_encoder.embed_documents(texts) if vectors else [None] * len(texts)
+        sparse: list[Any] = [None] * len(texts)
+        if vectors and self.sparse_encoder is not None:
+            sparse = list(self.sparse_encoder.embed_documents(texts))
         return [
             Chunk(
                 doc_id=doc.id,

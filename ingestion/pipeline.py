@@ -208,12 +208,6 @@ class Ingestor:
         self.store.delete_points(sorted(set(previous) - set(entry.chunk_ids)))
         self.manifest.settle(entry.doc_id)
 
-    def ingest_file(self, path: Path) -> FileResult:
-        """Ingest one file; a bad file gives a failed result, never an exception."""
-        results: list[FileResult] = []
-        self._ingest_files([path], results.append)
-        return results[0]
-
     def _ingest_files(self, files: Sequence[Path], emit: Callable[[FileResult], None]) -> None:
         """Ingest ``files``; ``emit`` gets one result per file, in the order each ends.
 

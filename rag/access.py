@@ -102,10 +102,6 @@ class Access:
         return [f"user:{u}" for u in self.users] + [f"group:{g}" for g in self.groups]
 
 
-PUBLIC = Access()
-"""Everyone may read."""
-
-
 def allows(tags: object, principal: Principal) -> bool:
     """Return True when stored reader ``tags`` (None or empty: public) let ``principal`` read."""
     if not tags:

@@ -89,6 +89,42 @@ class TokenEmbedder(Embedder, Tokenizer, Protocol):
         ...
 
 
+class VectorPlan(Protocol):
+    """One document's pending vector work: ``sizes[i]`` tokens for unit ``i``."""
+
+    spans: list[Span]
+    sizes: list[int]
+
+    @property
+    def done(self) -> bool:
+        """True when every unit has run."""
+        ...
+
+    def vectors(self) -> np.ndarray:
+        """Return each chunk's L2-normalised vector; raises ``EmbeddingError`` before ``done``."""
+        ...
+
+
+Unit = tuple[VectorPlan, int]
+"""A unit of vector work: a plan and the index of one of its units (a window or a chunk)."""
+
+
+class ChunkVectorizer(Protocol):
+    """Turns tokenized documents and their chunk spans into token spans and chunk vectors.
+
+    Work is split into units so units of many documents can share forward passes: ``plan``
+    a document, ``run`` any mix of units, then read the plan's ``vectors``.
+    """
+
+    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> VectorPlan:
+        """Map spans and list the document's units; runs nothing."""
+        ...
+
+    def run(self, units: Sequence[Unit]) -> None:
+        """Embed the given units (of any plans made by this vectorizer) in shared batches."""
+        ...
+
+
 @runtime_checkable
 class SparseEncoder(Protocol):
     """Turns texts into sparse term-weight vectors for lexical matching."""

@@ -327,7 +327,9 @@ class RAG:
     def _builder(self, access: Access | None = None) -> ChunkBuilder:
         tags = access.tags() if access is not None else None
         cache = WindowCache.for_config(self.config.embedder)
-        return ChunkBuilder(self.encoder, self.config.chunking, access=tags, cache=cache)
+        return ChunkBuilder(
+            self.encoder, self.config.chunking, Bm25Encoder(), access=tags, cache=cache
+        )
 
     def ingest(
         self,

@@ -19,9 +19,6 @@ _FACTORIES: dict[str, Callable[[Tokenizer, int], Chunker]] = {
 CHUNKERS: tuple[str, ...] = tuple(_FACTORIES)
 """The chunker names ``make_chunker`` accepts."""
 
-DEFAULT_CHUNKER = "structure"
-
-
 def make_chunker(name: str, tokenizer: Tokenizer, chunk_size: int) -> Chunker:
     """Return the chunker called ``name``; raise ``ConfigError`` for an unknown name or size."""
     factory = _FACTORIES.get(name)
@@ -32,7 +29,6 @@ def make_chunker(name: str, tokenizer: Tokenizer, chunk_size: int) -> Chunker:
 
 __all__ = [
     "CHUNKERS",
-    "DEFAULT_CHUNKER",
     "SentenceChunker",
     "StructureChunker",
     "TokenChunker",

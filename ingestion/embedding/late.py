@@ -1,80 +1,19 @@
-"""Chunk vectors: late chunking (one pass over the document) and naive (one pass per chunk).
-
-Both split a document's work into units (a macro window, or a chunk) so that units of many
-documents can share forward passes: ``plan`` a document, ``run`` any mix of units, then read
-the plan's ``vectors``.
-"""
+"""Late chunking: one pass over the document's macro windows, each chunk's tokens mean-pooled."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
+from ingestion.embedding.plan import Plan
 from ingestion.embedding.pooling import SpanPooler
 from ingestion.embedding.spans import Window, macro_windows, token_spans
 from ingestion.embedding.window_cache import WindowCache
 from rag.errors import ConfigError, EmbeddingError
-from rag.protocols import TokenEmbedder
+from rag.protocols import TokenEmbedder, Unit
 from rag.types import Span, Tokens
-
-WINDOWS_PER_CALL = 32
-
-
-class Plan(ABC):
-    """One document's pending work: ``sizes[i]`` tokens for unit ``i``; vectors when all ran."""
-
-    def __init__(self, spans: list[Span], sizes: list[int]) -> None:
-        self.spans = spans
-        self.sizes = sizes
-        self._left = len(sizes)
-
-    @property
-    def done(self) -> bool:
-        """True when every unit has run."""
-        return self._left == 0
-
-    def _ran(self, count: int) -> None:
-        self._left -= count
-
-    @abstractmethod
-    def vectors(self) -> np.ndarray:
-        """Return each chunk's L2-normalised vector; raises ``EmbeddingError`` before ``done``."""
-
-
-Unit = tuple[Plan, int]
-"""A unit of work: a plan and the index of one of its units."""
-
-
-class ChunkVectorizer(Protocol):
-    """Turns tokenized documents and their chunk spans into token spans and chunk vectors."""
-
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> Plan:
-        """Map spans and list the document's units; runs nothing."""
-        ...
-
-    def run(self, units: Sequence[Unit]) -> None:
-        """Embed the given units (of any plans made by this vectorizer) in shared batches."""
-        ...
-
-    def vectorize(
-        self, text: str, tokens: Tokens, char_spans: Sequence[Span]
-    ) -> tuple[list[Span], np.ndarray]:
-        """Return each chunk's token span and its L2-normalised vector."""
-        ...
-
-
-def vectorize_plan(
-    vectorizer: ChunkVectorizer, text: str, tokens: Tokens, char_spans: Sequence[Span]
-) -> tuple[list[Span], np.ndarray]:
-    """Plan one document and run all its units, a batch of calls at a time."""
-    plan = vectorizer.plan(text, tokens, char_spans)
-    units = [(plan, i) for i in range(len(plan.sizes))]
-    for first in range(0, len(units), WINDOWS_PER_CALL):
-        vectorizer.run(units[first : first + WINDOWS_PER_CALL])
-    return plan.spans, plan.vectors()
 
 
 class LatePlan(Plan):
@@ -89,11 +28,11 @@ class LatePlan(Plan):
     def vectors(self) -> np.ndarray:
         """Each chunk's pooled vector."""
         if not self.done:
-            raise EmbeddingError(f"{self._left} windows of the document were not run")
+            raise EmbeddingError(f"{self.left} windows of the document were not run")
         return self.pooler.vectors()
 
 
-class LateChunker:
+class LateVectorizer:
     """Late chunking (Günther et al., 2024): encode the document, mean-pool each chunk's tokens.
 
     Documents longer than one window go through overlapping macro windows (the paper's long
@@ -141,13 +80,13 @@ class LateChunker:
         todo: list[tuple[LatePlan, Window, str | None]] = []
         for plan, i in units:
             if not isinstance(plan, LatePlan):
-                raise EmbeddingError("a late chunker was given a plan it did not make")
+                raise EmbeddingError("a late vectorizer was given a plan it did not make")
             window = plan.windows[i]
             key = self._key(self.cache, plan, window) if self.cache is not None else None
             pieces = self.cache.get(key) if self.cache is not None and key else None
             if pieces is not None:
                 _apply(plan, window, pieces)
-                plan._ran(1)
+                plan.ran(1)
             else:
                 todo.append((plan, window, key))
         if not todo:
@@ -158,13 +97,7 @@ class LateChunker:
             _apply(plan, window, pieces)
             if self.cache is not None and key:
                 self.cache.put(key, pieces)
-            plan._ran(1)
-
-    def vectorize(
-        self, text: str, tokens: Tokens, char_spans: Sequence[Span]
-    ) -> tuple[list[Span], np.ndarray]:
-        """Return token spans and late-chunked vectors for the chunks of one document."""
-        return vectorize_plan(self, text, tokens, char_spans)
+            plan.ran(1)
 
     def _specials(self, plan: LatePlan, window: Window) -> tuple[bool, bool]:
         paper = self.special_tokens == "paper"
@@ -217,51 +150,3 @@ def _apply(plan: LatePlan, window: Window, pieces: np.ndarray) -> None:
         raise EmbeddingError(f"a window's {len(pieces)} pooled pieces do not fit its spans")
     for index, row in zip(targets, pieces, strict=True):
         plan.pooler.add_sum(index, row[:-1], int(row[-1]))
-
-
-class NaivePlan(Plan):
-    """A document's chunk texts and the vectors they get."""
-
-    def __init__(self, texts: list[str], spans: list[Span], sizes: list[int], dim: int) -> None:
-        super().__init__(spans, sizes)
-        self.texts = texts
-        self.matrix = np.zeros((len(texts), dim), dtype=np.float32)
-
-    def vectors(self) -> np.ndarray:
-        """Each chunk's vector."""
-        if not self.done:
-            raise EmbeddingError(f"{self._left} chunks of the document were not embedded")
-        return self.matrix
-
-
-class NaiveChunker:
-    """The baseline: embed each chunk's text on its own with the same model."""
-
-    def __init__(self, encoder: TokenEmbedder) -> None:
-        self.encoder = encoder
-
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> NaivePlan:
-        """Map chunk spans to tokens; each chunk is one unit."""
-        spans = token_spans(tokens.offsets, char_spans)
-        texts = [text[a:b] for a, b in char_spans]
-        return NaivePlan(texts, spans, [b - a for a, b in spans], self.encoder.dim)
-
-    def run(self, units: Sequence[Unit]) -> None:
-        """Embed the chunks of all given units in shared batches."""
-        plans: list[tuple[NaivePlan, int]] = []
-        for plan, i in units:
-            if not isinstance(plan, NaivePlan):
-                raise EmbeddingError("a naive chunker was given a plan it did not make")
-            plans.append((plan, i))
-        if not plans:
-            return
-        vectors = self.encoder.embed([p.texts[i] for p, i in plans], "document")
-        for row, (plan, i) in enumerate(plans):
-            plan.matrix[i] = vectors[row]
-            plan._ran(1)
-
-    def vectorize(
-        self, text: str, tokens: Tokens, char_spans: Sequence[Span]
-    ) -> tuple[list[Span], np.ndarray]:
-        """Return token spans and independently embedded vectors for the chunks."""
-        return vectorize_plan(self, text, tokens, char_spans)

@@ -11,16 +11,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingestion.embedding.late import (
-    LateChunker,
-    LatePlan,
-    NaiveChunker,
-    NaivePlan,
-    Plan,
-    Unit,
-    vectorize_plan,
-)
+from ingestion.embedding.late import LatePlan, LateVectorizer
+from ingestion.embedding.naive import NaivePlan, NaiveVectorizer
+from ingestion.embedding.plan import Plan
 from rag.errors import ConfigError, EmbeddingError
+from rag.protocols import Unit
 from rag.types import Span, Tokens
 from rag.vectors import normalise_rows
 
@@ -47,14 +42,14 @@ class MixedPlan(Plan):
     def vectors(self) -> np.ndarray:
         """Each chunk's blended vector, L2-normalised."""
         if not self.done:
-            raise EmbeddingError(f"{self._left} units of the document were not run")
+            raise EmbeddingError(f"{self.left} units of the document were not run")
         return blend(self.late.vectors(), self.naive.vectors(), self.weight)
 
 
-class MixedChunker:
-    """Blends a ``LateChunker``'s vectors with a ``NaiveChunker``'s, ``weight`` on the late one."""
+class MixedVectorizer:
+    """Blends a ``LateVectorizer``'s vectors with a ``NaiveVectorizer``'s, ``weight`` on late."""
 
-    def __init__(self, late: LateChunker, naive: NaiveChunker, weight: float) -> None:
+    def __init__(self, late: LateVectorizer, naive: NaiveVectorizer, weight: float) -> None:
         if not 0 < weight < 1:
             raise ConfigError(f"the late weight of mixed chunking must be in (0, 1), got {weight}")
         self.late = late
@@ -71,15 +66,9 @@ class MixedChunker:
         parts: list[tuple[MixedPlan, Unit]] = []
         for plan, i in units:
             if not isinstance(plan, MixedPlan):
-                raise EmbeddingError("a mixed chunker was given a plan it did not make")
+                raise EmbeddingError("a mixed vectorizer was given a plan it did not make")
             parts.append((plan, plan.split(i)))
         self.late.run([u for _, u in parts if isinstance(u[0], LatePlan)])
         self.naive.run([u for _, u in parts if isinstance(u[0], NaivePlan)])
         for plan, _ in parts:
-            plan._ran(1)
-
-    def vectorize(
-        self, text: str, tokens: Tokens, char_spans: Sequence[Span]
-    ) -> tuple[list[Span], np.ndarray]:
-        """Return token spans and mixed vectors for the chunks of one document."""
-        return vectorize_plan(self, text, tokens, char_spans)
+            plan.ran(1)

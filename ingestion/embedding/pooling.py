@@ -53,11 +53,6 @@ class SpanPooler:
         self._sums[index] += total
         self._counts[index] += count
 
-    def add_extra(self, index: int, states: np.ndarray) -> None:
-        """Add states that belong to span ``index`` but not to the content (special tokens)."""
-        self._sums[index] += states.sum(axis=0)
-        self._counts[index] += len(states)
-
     def vectors(self) -> np.ndarray:
         """Return each span's mean, L2-normalised; raises if a span received no state."""
         missing = np.flatnonzero(self._counts == 0)

@@ -38,8 +38,6 @@ class WindowCache:
         self.path = path
         self.max_bytes = max_bytes
         self.namespace = namespace
-        self.hits = 0
-        self.misses = 0
         self._lock = threading.Lock()
         self._clock = 0
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,9 +82,7 @@ class WindowCache:
                 "SELECT rows, value FROM windows WHERE key = ?", (key,)
             ).fetchone()
             if row is None:
-                self.misses += 1
                 return None
-            self.hits += 1
             self._clock += 1
             self._db.execute("UPDATE windows SET used = ? WHERE key = ?", (self._clock, key))
         rows, blob = row

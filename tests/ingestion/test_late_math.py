@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from vectorize import vectorize
 
 from ingestion.embedding import (
-    LateChunker,
+    LateVectorizer,
     SpanPooler,
     macro_windows,
     pool_spans,
@@ -142,8 +143,8 @@ def test_long_late_chunking_equals_one_pass_for_a_context_free_model() -> None:
     encoder = FakeEncoder(context=0.0)
     tokens = _tokens(20)
     chunks = [(0, 5), (5, 13), (13, 20)]
-    _, vectors = LateChunker(encoder, overlap=2, special_tokens="none").vectorize(
-        "", tokens, chunks
+    _, vectors = vectorize(
+        LateVectorizer(encoder, overlap=2, special_tokens="none"), "", tokens, chunks
     )
     expected = pool_spans(encoder.table[list(tokens.ids)], chunks)
     np.testing.assert_allclose(vectors, expected, rtol=1e-5)
@@ -154,7 +155,7 @@ def test_long_late_chunking_equals_one_pass_for_a_context_free_model() -> None:
 def test_paper_rule_gives_first_chunk_the_head_and_last_chunk_the_tail() -> None:
     encoder = FakeEncoder()
     tokens = _tokens(4)
-    spans, vectors = LateChunker(encoder).vectorize("", tokens, [(0, 2), (2, 4)])
+    spans, vectors = vectorize(LateVectorizer(encoder), "", tokens, [(0, 2), (2, 4)])
     table = encoder.table
     assert spans == [(0, 2), (2, 4)]
     np.testing.assert_allclose(vectors[0], _unit(table[[98, 0, 1]].mean(0)), rtol=1e-5)
@@ -164,11 +165,16 @@ def test_paper_rule_gives_first_chunk_the_head_and_last_chunk_the_tail() -> None
 def test_late_chunk_vectors_carry_document_context() -> None:
     encoder = FakeEncoder(context=1.0)
     chunk = [(0, 3)]
-    alone, _ = LateChunker(encoder, special_tokens="none").vectorize("", _tokens(3), chunk)[1], 0
-    in_doc = LateChunker(encoder, special_tokens="none").vectorize("", _tokens(6), [(0, 3), (3, 6)])
+    alone, _ = (
+        vectorize(LateVectorizer(encoder, special_tokens="none"), "", _tokens(3), chunk)[1],
+        0,
+    )
+    in_doc = vectorize(
+        LateVectorizer(encoder, special_tokens="none"), "", _tokens(6), [(0, 3), (3, 6)]
+    )
     assert not np.allclose(alone[0], in_doc[1][0])
 
 
 def test_overlap_must_be_smaller_than_the_window() -> None:
     with pytest.raises(ConfigError):
-        LateChunker(FakeEncoder(), overlap=6).vectorize("", _tokens(10), [(0, 10)])
+        vectorize(LateVectorizer(FakeEncoder(), overlap=6), "", _tokens(10), [(0, 10)])

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from vectorize import vectorize
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.chunkers import CHUNKERS
-from ingestion.embedding import LateChunker, SpanPooler, macro_windows, pool_spans
+from ingestion.embedding import LateVectorizer, SpanPooler, macro_windows, pool_spans
 from rag.config import ChunkingConfig
 from rag.encoders import TransformerEncoder
 from rag.types import Chunk, Document, Heading, Span, Tokens, WindowStates
@@ -197,8 +198,8 @@ def test_late_pooling_across_windows_is_each_chunks_plain_mean(
     tokens = tokenize.tokenize(text)
     overlap = data.draw(st.integers(min_value=0, max_value=window - 1), label="overlap")
     encoder = ContextFree(window)
-    late = LateChunker(encoder, overlap=overlap, special_tokens="none")  # type: ignore[arg-type]
-    spans, vectors = late.vectorize(text, tokens, [c.char_span for c in chunks])
+    late = LateVectorizer(encoder, overlap=overlap, special_tokens="none")  # type: ignore[arg-type]
+    spans, vectors = vectorize(late, text, tokens, [c.char_span for c in chunks])
     assert spans == [c.token_span for c in chunks]
     # Every window is a slice of the document's ids within the budget, kept tokens once each.
     windows = macro_windows(len(tokens), window, overlap)
