@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from rag.errors import StoreError
-from rag.protocols import VectorStore
+from rag.protocols import LocalStore, VectorStore
 
 logger = logging.getLogger(__name__)
 
@@ -284,8 +284,6 @@ def manifest_for(store: VectorStore) -> Manifest:
 
     A Qdrant server collection gets one in memory, for as long as the caller keeps it.
     """
-    from rag.stores.edge import EdgeStore
-
-    if isinstance(store, EdgeStore):
+    if isinstance(store, LocalStore):
         return Manifest(store.folder.parent / f"{store.folder.name}{SUFFIX}")
     return Manifest(None)

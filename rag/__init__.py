@@ -1,7 +1,5 @@
 """LateRAG: retrieval-augmented generation over your own documents, with late chunking."""
 
-from typing import TYPE_CHECKING, Any
-
 from rag.access import Access, Principal
 from rag.config import (
     ChunkingConfig,
@@ -21,20 +19,8 @@ from rag.errors import (
     StoreError,
     StoreLockedError,
 )
+from rag.sdk import RAG, AnswerStream, AsyncAnswerStream
 from rag.types import Answer, Chunk, Citation, Document, DocumentInfo, Hit, SearchFilter
-
-if TYPE_CHECKING:
-    from rag.sdk import RAG, AnswerStream, AsyncAnswerStream
-
-
-def __getattr__(name: str) -> Any:
-    # The SDK imports ingestion, which imports rag.errors: load it on first use to avoid a cycle.
-    if name in ("RAG", "AnswerStream", "AsyncAnswerStream"):
-        from rag import sdk
-
-        return getattr(sdk, name)
-    raise AttributeError(f"module 'rag' has no attribute {name!r}")
-
 
 __all__ = [
     "RAG",

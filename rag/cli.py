@@ -6,10 +6,11 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
+from rag.batch_output import Format
 from rag.cli_options import (
     CHUNKING,
     EVAL_STORE,
@@ -363,7 +364,7 @@ def batch(
         int, typer.Option("--workers", min=1, help="Questions answered at once.")
     ] = 4,
     out_format: Annotated[
-        Literal["jsonl", "csv"] | None,
+        Format | None,
         typer.Option("--format", help="Output format (default: csv for a .csv file, else jsonl)."),
     ] = None,
     user: User = None,

@@ -13,12 +13,22 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from rag.config import RAGConfig
+from rag.config import (
+    Backend,
+    ChunkerName,
+    ChunkingMode,
+    Fusion,
+    Precision,
+    Quantization,
+    QueryMode,
+    RAGConfig,
+    RerankKind,
+)
 from rag.errors import ConfigError
 from rag.settings_file import load_config
 
@@ -82,7 +92,7 @@ def _group(target: str, section: str, *options: tuple[inspect.Parameter, str]) -
 _QUANTIZATION = (
     _option(
         "quantization",
-        Literal["none", "scalar", "binary"],
+        Quantization,
         "--quantization",
         help="Compress the vectors of a new collection for search, rescoring with the "
         "full ones: int8 (scalar) or one bit (binary) (default: none).",
@@ -198,7 +208,7 @@ MODEL = _group(
     (
         _option(
             "precision",
-            Literal["fp32", "bf16"],
+            Precision,
             "--precision",
             help="Forward-pass precision; bf16 is faster on CPUs with AVX-512 BF16 or AMX.",
         ),
@@ -207,7 +217,7 @@ MODEL = _group(
     (
         _option(
             "backend",
-            Literal["torch", "onnx"],
+            Backend,
             "--backend",
             help="Run the model in torch, or in ONNX Runtime (cpu; needs laterag[onnx]).",
         ),
@@ -232,7 +242,7 @@ CHUNKING = _group(
     (
         _option(
             "chunking",
-            Literal["late", "naive", "mixed"],
+            ChunkingMode,
             "--chunking",
             help=f"How chunk vectors are made (default: {_DEFAULTS.chunking.mode}).",
         ),
@@ -251,7 +261,7 @@ CHUNKING = _group(
     (
         _option(
             "chunker",
-            Literal["tokens", "sentences", "structure"],
+            ChunkerName,
             "--chunker",
             help=f"Where chunk boundaries go (default: {_DEFAULTS.chunking.chunker}).",
         ),
@@ -302,7 +312,7 @@ RETRIEVAL = _group(
     (
         _option(
             "fusion",
-            Literal["rrf", "dbsf"],
+            Fusion,
             "--fusion",
             help=f"How hybrid merges the two rankings (default: {_DEFAULTS.retrieval.fusion}).",
         ),
@@ -349,7 +359,7 @@ RETRIEVAL = _group(
     (
         _option(
             "query_mode",
-            Literal["plain", "multi-query", "hyde", "iterative"],
+            QueryMode,
             "--query-mode",
             help="Let the LLM rewrite the query (multi-query), search with a hypothetical "
             "answer (hyde), or ask follow-up queries (iterative) (default: plain).",
@@ -401,7 +411,7 @@ RERANK = _group(
     (
         _option(
             "rerank",
-            Literal["none", "cross-encoder", "embedding", "llm"],
+            RerankKind,
             "--rerank",
             help=f"Rerank the hits (default: {_DEFAULTS.rerank.kind}).",
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,26 @@ On 122k MiniLM chunks of FinanceBench, Qdrant's own default (its build-time ef, 
 of the exact top 50, and one question only 0.32 of it; 512 finds 0.99 (the worst question 0.90)
 in under 3 ms (bench/store_latency.py --collection, README).
 """
+
+
+Precision = Literal["fp32", "bf16"]
+Backend = Literal["torch", "onnx"]
+ChunkingMode = Literal["late", "naive", "mixed"]
+ChunkerName = Literal["tokens", "sentences", "structure"]
+SpecialTokens = Literal["paper", "none"]
+Quantization = Literal["none", "scalar", "binary"]
+"""How dense vectors are compressed for search: not, int8 per dimension, or one bit each."""
+Fusion = Literal["rrf", "dbsf"]
+QueryMode = Literal["plain", "multi-query", "hyde", "iterative"]
+RerankKind = Literal["none", "cross-encoder", "embedding", "llm"]
+
+RRF_K = 60
+"""The damping constant of reciprocal rank fusion, in the store's hybrid search and query modes."""
+
+
+def default_cache_dir() -> Path:
+    """LateRAG's cache folder: ``$XDG_CACHE_HOME/laterag`` (``~/.cache/laterag`` when unset)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "laterag"
 
 
 class _Settings(BaseModel):
@@ -35,10 +56,10 @@ class EmbedderConfig(_Settings):
     device: str = Field(default="cpu", description="Torch device: cpu, cuda, cuda:N or mps.")
     trust_remote_code: bool = False
     batch_tokens: int = Field(default=8192, ge=64)
-    precision: Literal["fp32", "bf16"] = Field(
+    precision: Precision = Field(
         default="fp32", description="Weights and activations; bf16 vectors keep cosine >= 0.999."
     )
-    backend: Literal["torch", "onnx"] = Field(
+    backend: Backend = Field(
         default="torch", description="Forward pass in torch, or ONNX Runtime (cpu, fp32)."
     )
     threads: int | None = Field(
@@ -58,13 +79,13 @@ class EmbedderConfig(_Settings):
 class ChunkingConfig(_Settings):
     """How documents are cut into chunks and how chunk vectors are made."""
 
-    mode: Literal["late", "naive", "mixed"] = "mixed"
-    chunker: Literal["tokens", "sentences", "structure"] = "structure"
+    mode: ChunkingMode = "mixed"
+    chunker: ChunkerName = "structure"
     chunk_size: int = Field(default=64, ge=8, description="Most content tokens in one chunk.")
     overlap: int | None = Field(
         default=None, ge=0, description="Macro-window overlap in tokens; default: a quarter window."
     )
-    special_tokens: Literal["paper", "none"] = "paper"
+    special_tokens: SpecialTokens = "paper"
     late_weight: float = Field(
         default=0.4,
         gt=0.0,
@@ -92,7 +113,7 @@ class StoreConfig(_Settings):
     write_consistency: int | None = Field(
         default=None, ge=1, description="Replicas that must confirm a write; default: the server's."
     )
-    quantization: Literal["none", "scalar", "binary"] = Field(
+    quantization: Quantization = Field(
         default="none",
         description="Compress dense vectors of a new collection for search (int8 or one bit), "
         "rescoring the best candidates with the full vectors.",
@@ -148,7 +169,7 @@ class LLMConfig(_Settings):
 class RerankConfig(_Settings):
     """Whether and how to rerank search hits: ``kind`` "none" keeps the vector order."""
 
-    kind: Literal["none", "cross-encoder", "embedding", "llm"] = "none"
+    kind: RerankKind = "none"
     model: str | None = Field(
         default=None, description="The cross-encoder's hub name or folder (cross-encoder only)."
     )
@@ -170,7 +191,7 @@ class RetrievalConfig(_Settings):
     """How a query finds chunks: dense only, or hybrid (dense fused with BM25 sparse)."""
 
     hybrid: bool = False
-    fusion: Literal["rrf", "dbsf"] = "rrf"
+    fusion: Fusion = "rrf"
     dense_weight: float = Field(
         default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of dense ranks (rrf)."
     )
@@ -190,7 +211,7 @@ class RetrievalConfig(_Settings):
         description="Most hits from one page of a document (0: no limit); chunks without "
         "pages are not grouped.",
     )
-    query_mode: Literal["plain", "multi-query", "hyde", "iterative"] = Field(
+    query_mode: QueryMode = Field(
         default="plain",
         description="Let the LLM rewrite the query (multi-query), write a hypothetical answer "
         "to search with (hyde), or ask follow-up queries (iterative); needs an LLM.",

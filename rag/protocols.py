@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from collections.abc import Generator as Gen
 from pathlib import Path
 from typing import Literal, Protocol, Self, runtime_checkable
@@ -23,6 +23,9 @@ from rag.types import (
 )
 
 TextKind = Literal["query", "document"]
+
+Progress = Callable[[str], None]
+"""Receives one-line status messages of a long operation."""
 
 
 @runtime_checkable
@@ -223,6 +226,31 @@ class VectorStore(Protocol):
 
 
 @runtime_checkable
+class Optimizable(Protocol):
+    """A store that builds its search index on request (the embedded one)."""
+
+    def optimize(self, progress: Progress | None = None) -> bool:
+        """Build the index where the collection outgrew a full scan; True if anything changed."""
+        ...
+
+
+@runtime_checkable
+class HasVectorSize(Protocol):
+    """A store that can say the size of its collection's dense vectors."""
+
+    def vector_size(self) -> int | None:
+        """The dense vector size of the collection, or None when it does not exist."""
+        ...
+
+
+@runtime_checkable
+class LocalStore(Protocol):
+    """A store kept in a folder on this machine (the embedded one)."""
+
+    folder: Path
+
+
+@runtime_checkable
 class Retriever(Protocol):
     """Finds the chunks that answer a query."""
 
@@ -239,6 +267,17 @@ class Reranker(Protocol):
 
     def rerank(self, query: str, hits: Sequence[Hit], k: int) -> list[Hit]:
         """Return at most ``k`` of ``hits``, best first, each scored by this reranker."""
+        ...
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A chat model that answers plain messages (``OpenAIChatGenerator`` is one)."""
+
+    name: str
+
+    def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """Return the reply to ``messages``; raises ``GenerationError`` when the model fails."""
         ...
 
 

@@ -25,13 +25,22 @@ from rag.config import RAGConfig
 from rag.encoders import TransformerEncoder
 from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError, RagError
-from rag.evaluation.runner import EvalReport
 from rag.generation import generator_for
 from rag.generation.openai_chat import OpenAIChatGenerator
-from rag.protocols import Generator, Reranker, Retriever, TextKind, TokenEmbedder, VectorStore
+from rag.protocols import (
+    ChatModel,
+    Generator,
+    HasVectorSize,
+    Optimizable,
+    Progress,
+    Reranker,
+    Retriever,
+    TextKind,
+    TokenEmbedder,
+    VectorStore,
+)
 from rag.settings_file import load_config
 from rag.stores import open_store
-from rag.stores.indexing import HasVectorSize, Optimizable, Progress
 from rag.types import (
     Answer,
     Chunk,
@@ -43,7 +52,8 @@ from rag.types import (
     document_id,
 )
 from rag.vectors import fit_dims
-from retrievers import DenseRetriever, HybridRetriever
+from retrievers.dense import DenseRetriever
+from retrievers.hybrid import HybridRetriever
 from retrievers.per_page import PerPageRetriever
 from retrievers.query_expansion import ExpandedRetriever
 from retrievers.rerankers import make_reranker
@@ -179,6 +189,7 @@ class RAG:
         self._manifest: Manifest | None = None
         self._generator = generator
         self._reranker: Reranker | None = None
+        self._chat_model: ChatModel | None = None
         self._titles: TitleVectors | None = None
         self._lock = threading.RLock()
 
@@ -299,14 +310,14 @@ class RAG:
         locked = _LockedRetriever(retriever, self._lock)
         if settings.query_mode == "plain":
             return locked
-        if not self.config.llm.enabled:
+        if self._chat() is None:
             raise ConfigError(
                 f"query mode {settings.query_mode!r} needs an LLM: set both the LLM base URL "
                 "and model, or use the plain query mode"
             )
         return ExpandedRetriever(
             locked,
-            OpenAIChatGenerator(self.config.llm),
+            self.chat_model,
             settings.query_mode,
             variants=settings.query_variants,
             rounds=settings.rounds,
@@ -320,9 +331,23 @@ class RAG:
                 self._reranker = make_reranker(
                     self.config.rerank,
                     encoder=_Locked(self.encoder, self._lock),
-                    llm=self.config.llm,
+                    chat=self._chat(),
                 )
             return self._reranker
+
+    @property
+    def chat_model(self) -> ChatModel:
+        """The configured LLM for query modes and reranking; ``ConfigError`` when none is set."""
+        chat = self._chat()
+        if chat is None:
+            raise ConfigError("no LLM is configured: set both the LLM base URL and model")
+        return chat
+
+    def _chat(self) -> ChatModel | None:
+        with self._lock:
+            if self._chat_model is None and self.config.llm.enabled:
+                self._chat_model = OpenAIChatGenerator(self.config.llm)
+            return self._chat_model
 
     def _builder(self, access: Access | None = None) -> ChunkBuilder:
         tags = access.tags() if access is not None else None
@@ -490,25 +515,6 @@ class RAG:
         """Every stored document, whoever may read it: for operators (stats, delete)."""
         with self._lock:
             return self.store.documents() if self.store.exists() else []
-
-    def eval(
-        self,
-        folder: str | Path,
-        *,
-        k: int = 10,
-        every: int = 1,
-        on_result: Callable[[FileResult], None] | None = None,
-    ) -> EvalReport:
-        """Score this configuration's retrieval on an evaluation folder (FinanceBench or BEIR).
-
-        The folder's documents go into a temporary collection; this RAG's own is not touched.
-        """
-        from rag.evaluation import evaluate
-
-        encoder = self._encoder or TransformerEncoder(self.config.embedder).load()
-        return evaluate(
-            self.config, Path(folder), k=k, every=every, encoder=encoder, on_result=on_result
-        )
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the collection."""

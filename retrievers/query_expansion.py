@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal, Protocol
 
+from rag.config import RRF_K, QueryMode
 from rag.errors import ConfigError
-from rag.protocols import Retriever
+from rag.protocols import ChatModel, Retriever
 from rag.types import Hit, SearchFilter
-from retrievers.rerankers.llm import passages_block, strip_thinking
+from retrievers.passages import passages_block, strip_thinking
 
 log = logging.getLogger(__name__)
 
-QueryMode = Literal["plain", "multi-query", "hyde", "iterative"]
-
-RRF_K = 60
-"""The usual damping constant of reciprocal rank fusion."""
 
 MULTI_QUERY_PROMPT = (
     "You write search queries for a document search engine.\n"
@@ -44,16 +40,6 @@ FOLLOW_UP_PROMPT = (
     "- If they hold everything needed to answer the question, reply DONE.\n"
     "- Otherwise reply with one new search query for what is still missing, and nothing else."
 )
-
-
-class ChatModel(Protocol):
-    """A chat model that answers plain messages (OpenAIChatGenerator has this)."""
-
-    name: str
-
-    def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
-        """Return the reply to ``messages``."""
-        ...
 
 
 def fuse(rankings: Sequence[Sequence[Hit]], k: int) -> list[Hit]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
 from ingestion.chunkers.sentences import SentenceChunker
 from ingestion.chunkers.structure import StructureChunker
 from ingestion.chunkers.tokens import TokenChunker
+from rag.config import ChunkerName
 from rag.errors import ConfigError
 from rag.protocols import Chunker, Tokenizer
 
@@ -16,8 +18,9 @@ _FACTORIES: dict[str, Callable[[Tokenizer, int], Chunker]] = {
     "structure": StructureChunker,
 }
 
-CHUNKERS: tuple[str, ...] = tuple(_FACTORIES)
-"""The chunker names ``make_chunker`` accepts."""
+CHUNKERS: tuple[str, ...] = get_args(ChunkerName)
+"""The chunker names ``make_chunker`` accepts, as ``ChunkingConfig`` spells them."""
+
 
 def make_chunker(name: str, tokenizer: Tokenizer, chunk_size: int) -> Chunker:
     """Return the chunker called ``name``; raise ``ConfigError`` for an unknown name or size."""

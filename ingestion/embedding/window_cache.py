@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -19,16 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.config import EmbedderConfig
+from rag.config import EmbedderConfig, default_cache_dir
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FILE = "windows.sqlite"
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/laterag`` (``~/.cache/laterag`` when unset)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "laterag"
 
 
 class WindowCache:

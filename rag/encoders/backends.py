@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.config import EmbedderConfig
+from rag.config import EmbedderConfig, default_cache_dir
 from rag.errors import ConfigError, EmbeddingError
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,7 @@ def _export_path(folder: Path) -> Path:
     weights = sorted(p.name + str(p.stat().st_size) for p in folder.glob("*.safetensors"))
     key = f"{folder.resolve()}|{stat.st_mtime_ns}|{weights}|{torch.__version__}|{ONNX_OPSET}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "laterag" / "onnx" / f"{folder.name}-{digest}.onnx"
+    return default_cache_dir() / "onnx" / f"{folder.name}-{digest}.onnx"
 
 
 def _export(folder: Path, target: Path, trust_remote_code: bool) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -21,6 +23,29 @@ class ModelInfo:
     max_seq_length: int | None = None
     query_prefix: str | None = None
     document_prefix: str | None = None
+
+
+_UNBOUNDED = 1_000_000
+
+
+def model_window(
+    name: str, tokenizer: Any, model_config: Any, *, trained: int | None, wanted: int | None
+) -> tuple[int, int]:
+    """Return (positions per forward pass, the trained length) of a loaded model.
+
+    The window is ``wanted`` if given, else the ``trained`` length (``max_seq_length`` of a
+    sentence-transformers folder), else the smaller of the tokenizer's limit and the position
+    embeddings (less RoBERTa's padding offset); more than the positions is a ``ConfigError``.
+    """
+    positions = getattr(model_config, "max_position_embeddings", None) or _UNBOUNDED
+    if "roberta" in str(getattr(model_config, "model_type", "")):
+        positions -= (getattr(model_config, "pad_token_id", None) or 0) + 1
+    tokenizer_max = getattr(tokenizer, "model_max_length", None) or _UNBOUNDED
+    trained = trained or min(tokenizer_max, positions)
+    chosen = wanted or trained
+    if chosen > positions:
+        raise ConfigError(f"max tokens {chosen} exceeds the {positions} positions of {name}")
+    return int(chosen), int(trained)
 
 
 def bundled_model_path() -> Path:

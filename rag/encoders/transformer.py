@@ -11,15 +11,19 @@ import numpy as np
 
 from rag.config import EmbedderConfig
 from rag.encoders.backends import OnnxRunner, Runner, TorchRunner, check_device
-from rag.encoders.model_info import BUNDLED_NAME, ModelInfo, bundled_model_path, read_model_info
+from rag.encoders.model_info import (
+    BUNDLED_NAME,
+    ModelInfo,
+    bundled_model_path,
+    model_window,
+    read_model_info,
+)
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import TextKind
 from rag.types import Tokens, WindowStates
 from rag.vectors import normalise_rows
 
 logger = logging.getLogger(__name__)
-
-_UNBOUNDED = 1_000_000
 
 
 def resolve_model_folder(name: str | None) -> Path:
@@ -121,16 +125,13 @@ class TransformerEncoder:
         raise EmbeddingError(f"model {self.name!r}: cannot locate content among special tokens")
 
     def _choose_max_tokens(self, model_config: Any) -> int:
-        positions = getattr(model_config, "max_position_embeddings", None) or _UNBOUNDED
-        if "roberta" in str(getattr(model_config, "model_type", "")):
-            positions -= (getattr(model_config, "pad_token_id", None) or 0) + 1
-        tokenizer_max = getattr(self._tokenizer, "model_max_length", None) or _UNBOUNDED
-        trained = self._info.max_seq_length or min(tokenizer_max, positions)
-        chosen = self.config.max_tokens or trained
-        if chosen > positions:
-            raise ConfigError(
-                f"max tokens {chosen} exceeds the {positions} positions of model {self.name!r}"
-            )
+        chosen, trained = model_window(
+            f"model {self.name!r}",
+            self._tokenizer,
+            model_config,
+            trained=self._info.max_seq_length,
+            wanted=self.config.max_tokens,
+        )
         if chosen > trained:
             logger.warning(
                 "model %s was trained on %d tokens; windows of %d may embed worse",
@@ -138,7 +139,7 @@ class TransformerEncoder:
                 trained,
                 chosen,
             )
-        return int(chosen)
+        return chosen
 
     @property
     def dim(self) -> int:

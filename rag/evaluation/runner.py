@@ -15,6 +15,7 @@ from rag.config import RAGConfig, StoreConfig
 from rag.evaluation.datasets import load_eval_set
 from rag.evaluation.metrics import doc_scores, mean, page_scores, percentile
 from rag.protocols import TokenEmbedder
+from rag.sdk import RAG
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,6 @@ def evaluate(
     second evaluation with other retrieval settings finds the documents unchanged and only asks
     the queries again (its ingest seconds and tokens then count only what was new).
     """
-    from rag.sdk import RAG
-
     with _work_dir(keep) as scratch:
         evalset = load_eval_set(folder, every=every, work_dir=scratch / "corpus")
         store = StoreConfig(

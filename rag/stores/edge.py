@@ -48,15 +48,14 @@ from qdrant_edge import (
     UpdateOperation,
 )
 
-from rag.config import HNSW_EF
+from rag.config import HNSW_EF, RRF_K, Quantization
 from rag.errors import ConfigError, RagError, StoreError, StoreLockedError
+from rag.protocols import Progress
 from rag.stores import payload as p
 from rag.stores.indexing import (
     INDEXING_THRESHOLD_KB,
     OVERSAMPLING,
     IndexStatus,
-    Progress,
-    Quantization,
     check_hnsw_ef,
     check_quantization,
 )
@@ -417,7 +416,7 @@ class EdgeStore(OpenedInWith):
         # qdrant-edge 0.9's stubs leave Fusion.Rrf and Fusion.Dbsf out of the query types
         fuse = cast(
             Fusion,
-            Fusion.Rrf(k=p.RRF_K, weights=list(weights)) if fusion == "rrf" else Fusion.Dbsf(),
+            Fusion.Rrf(k=RRF_K, weights=list(weights)) if fusion == "rrf" else Fusion.Dbsf(),
         )
         request = QueryRequest(
             limit=k,

@@ -7,14 +7,11 @@ original float vectors, so scores stay cosine similarities.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast, get_args, runtime_checkable
+from typing import cast, get_args
 
+from rag.config import Quantization
 from rag.errors import ConfigError
-
-Quantization = Literal["none", "scalar", "binary"]
-"""How dense vectors are compressed for search: not, int8 per dimension, or one bit each."""
 
 QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 
@@ -26,9 +23,6 @@ INDEXING_THRESHOLD_KB = 10_000
 
 About 6,600 vectors of 384 floats; smaller collections are searched exactly, by a full scan.
 """
-
-Progress = Callable[[str], None]
-"""Receives one-line status messages of a long store operation."""
 
 
 def check_hnsw_ef(hnsw_ef: int) -> int:
@@ -65,21 +59,3 @@ class IndexStatus:
         Small collections stay unindexed: a full scan of them is fast.
         """
         return max(0, self.points * self.vectors_per_point - self.indexed_vectors)
-
-
-@runtime_checkable
-class Optimizable(Protocol):
-    """A store that builds its search index on request (the embedded one)."""
-
-    def optimize(self, progress: Progress | None = None) -> bool:
-        """Build the index where the collection outgrew a full scan; True if anything changed."""
-        ...
-
-
-@runtime_checkable
-class HasVectorSize(Protocol):
-    """A store that can say the size of its collection's dense vectors."""
-
-    def vector_size(self) -> int | None:
-        """The dense vector size of the collection, or None when it does not exist."""
-        ...

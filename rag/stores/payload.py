@@ -21,7 +21,6 @@ SPARSE = "sparse"
 FUSIONS = ("rrf", "dbsf")
 """How hybrid search merges its dense and sparse candidate lists."""
 
-RRF_K = 60
 """The rank constant of reciprocal rank fusion."""
 
 ACCESS_FIELD = "meta.access"

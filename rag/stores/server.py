@@ -12,10 +12,10 @@ from pydantic import SecretStr
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
-from rag.config import DEFAULT_COLLECTION, HNSW_EF
+from rag.config import DEFAULT_COLLECTION, HNSW_EF, RRF_K, Quantization
 from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
-from rag.stores.indexing import OVERSAMPLING, Quantization, check_hnsw_ef, check_quantization
+from rag.stores.indexing import OVERSAMPLING, check_hnsw_ef, check_quantization
 from rag.stores.lifecycle import OpenedInWith
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
@@ -412,7 +412,7 @@ class ServerStore(OpenedInWith):
             ),
         ]
         fuse: models.RrfQuery | models.FusionQuery = (
-            models.RrfQuery(rrf=models.Rrf(k=p.RRF_K, weights=list(weights)))
+            models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=list(weights)))
             if fusion == "rrf"
             else models.FusionQuery(fusion=models.Fusion.DBSF)
         )

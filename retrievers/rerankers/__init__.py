@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rag.config import LLMConfig, RerankConfig
+from rag.config import RerankConfig
 from rag.errors import ConfigError
-from rag.protocols import Embedder, Reranker
+from rag.protocols import ChatModel, Embedder, Reranker
 from retrievers.rerankers.cross_encoder import CrossEncoderReranker
 from retrievers.rerankers.embedding_prf import EmbeddingPRFReranker, prf_scores
 from retrievers.rerankers.llm import LLMReranker, build_messages, parse_order
@@ -13,8 +13,13 @@ RERANKERS = ("cross-encoder", "embedding", "llm")
 """The reranker kinds ``make_reranker`` builds (besides "none")."""
 
 
-def make_reranker(config: RerankConfig, *, encoder: Embedder, llm: LLMConfig) -> Reranker | None:
-    """Return the reranker ``config`` asks for, or None for kind "none"; loads nothing yet."""
+def make_reranker(
+    config: RerankConfig, *, encoder: Embedder, chat: ChatModel | None
+) -> Reranker | None:
+    """Return the reranker ``config`` asks for, or None for kind "none"; loads nothing yet.
+
+    ``chat`` is the configured LLM, None when there is none.
+    """
     kind = config.kind
     if kind == "none":
         return None
@@ -28,11 +33,11 @@ def make_reranker(config: RerankConfig, *, encoder: Embedder, llm: LLMConfig) ->
     if kind == "embedding":
         return EmbeddingPRFReranker(encoder, feedback=config.feedback, alpha=config.alpha)
     if kind == "llm":
-        if not llm.enabled:
+        if chat is None:
             raise ConfigError(
                 "the llm reranker needs an LLM endpoint: set both the LLM base URL and model"
             )
-        return LLMReranker(llm)
+        return LLMReranker(chat)
     raise ConfigError(f"unknown reranker {kind!r}; choose one of: none, {', '.join(RERANKERS)}")
 
 

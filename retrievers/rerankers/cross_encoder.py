@@ -9,13 +9,12 @@ from typing import Any
 import numpy as np
 
 from rag.encoders import resolve_model_folder
+from rag.encoders.model_info import model_window
 from rag.errors import ConfigError, EmbeddingError
 from rag.types import Hit
 from retrievers.rerankers.ranking import rescored
 
 log = logging.getLogger(__name__)
-
-_UNBOUNDED = 1_000_000
 
 
 class CrossEncoderReranker:
@@ -74,17 +73,9 @@ class CrossEncoderReranker:
         return self
 
     def _choose_max_tokens(self, tokenizer: Any, model_config: Any) -> int:
-        positions = getattr(model_config, "max_position_embeddings", None) or _UNBOUNDED
-        if "roberta" in str(getattr(model_config, "model_type", "")):
-            positions -= (getattr(model_config, "pad_token_id", None) or 0) + 1
-        tokenizer_max = getattr(tokenizer, "model_max_length", None) or _UNBOUNDED
-        trained = min(tokenizer_max, positions)
-        chosen = self._max_tokens_setting or trained
-        if chosen > positions:
-            raise ConfigError(
-                f"max tokens {chosen} exceeds the {positions} positions of reranker {self.model!r}"
-            )
-        return int(chosen)
+        name = f"reranker {self.model!r}"
+        wanted = self._max_tokens_setting
+        return model_window(name, tokenizer, model_config, trained=None, wanted=wanted)[0]
 
     @property
     def max_tokens(self) -> int:

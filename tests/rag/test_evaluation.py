@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import RAG
 from rag.cli import run
-from rag.config import ChunkingConfig, RetrievalConfig, StoreConfig
+from rag.config import ChunkingConfig, RAGConfig, RetrievalConfig, StoreConfig
 from rag.encoders import TransformerEncoder
-from rag.evaluation import DocQuery, PageQuery, doc_scores, ndcg, page_scores
+from rag.evaluation import DocQuery, PageQuery, doc_scores, evaluate, ndcg, page_scores
 from rag.types import Chunk, Hit
 
 SMALL_FILINGS = (
@@ -79,7 +78,7 @@ def test_beir_folder_scores_ndcg(tmp_path: Path, encoder: TransformerEncoder) ->
         "\n".join(json.dumps({"_id": i, "text": t}) for i, t in queries.items())
     )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
-    report = RAG(encoder=encoder).eval(folder, k=10)
+    report = evaluate(RAGConfig(), folder, k=10, encoder=encoder)
     assert (report.kind, report.documents, report.queries) == ("beir", 4, 2)
     assert report.metrics["ndcg@10"] == pytest.approx(1.0)
     assert report.settings["chunking"] == ChunkingConfig().mode
