@@ -6,9 +6,9 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from rag.batch_output import Format
 from rag.cli_options import (
@@ -20,76 +20,69 @@ from rag.cli_options import (
     RETRIEVAL,
     STORE,
     TOP_K,
-    command,
+    options,
 )
-from rag.config import (
-    ChunkingConfig,
-    LLMConfig,
-    RAGConfig,
-    StoreConfig,
-)
+from rag.config import ChunkingConfig, RAGConfig
 from rag.errors import RagError
 from rag.types import SearchFilter
 
-app = typer.Typer(
-    help="LateRAG: late-chunking retrieval-augmented generation over your documents.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 
-Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-Sources = Annotated[
-    list[str] | None, typer.Option("--source", help="Only search this source path (repeatable).")
-]
-DocIds = Annotated[
-    list[str] | None, typer.Option("--doc-id", help="Only search this document id (repeatable).")
-]
-User = Annotated[
-    str | None,
-    typer.Option("--user", help="Search as this user (default: anonymous, public documents only)."),
-]
-Groups = Annotated[
-    list[str] | None, typer.Option("--group", help="A group the user belongs to (repeatable).")
-]
-AllowUsers = Annotated[
-    list[str] | None,
-    typer.Option("--allow-user", help="This user may read them (repeatable; none: public)."),
-]
-AllowGroups = Annotated[
-    list[str] | None,
-    typer.Option("--allow-group", help="Members of this group may read them (repeatable)."),
-]
+@click.group(help="LateRAG: late-chunking retrieval-augmented generation over your documents.")
+def app() -> None:
+    """The command group."""
+
+
+json_out = click.option(
+    "--json", "json_out", is_flag=True, help="Print machine-readable JSON on stdout."
+)
+sources = click.option("--source", multiple=True, help="Only search this source path (repeatable).")
+doc_ids = click.option(
+    "--doc-id", "doc_id", multiple=True, help="Only search this document id (repeatable)."
+)
+user_option = click.option(
+    "--user", default=None, help="Search as this user (default: anonymous, public documents only)."
+)
+groups_option = click.option(
+    "--group", multiple=True, help="A group the user belongs to (repeatable)."
+)
 
 
 def _emit(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _filter(sources: list[str] | None, doc_ids: list[str] | None) -> SearchFilter:
-    resolved = tuple(str(Path(s).expanduser().resolve()) for s in sources or ())
-    return SearchFilter(sources=resolved, doc_ids=tuple(doc_ids or ()))
+def _filter(sources: tuple[str, ...], doc_ids: tuple[str, ...]) -> SearchFilter:
+    resolved = tuple(str(Path(s).expanduser().resolve()) for s in sources)
+    return SearchFilter(sources=resolved, doc_ids=tuple(doc_ids))
 
 
 def _pages(span: tuple[int, int] | None, prefix: str) -> str:
     return f"{prefix}{span[0]}-{span[1]}" if span else ""
 
 
-@command(app, CHUNKING, MODEL, STORE)
+@app.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--allow-user", multiple=True, help="This user may read them (repeatable; none: public)."
+)
+@click.option(
+    "--allow-group", multiple=True, help="Members of this group may read them (repeatable)."
+)
+@click.option(
+    "--reindex",
+    is_flag=True,
+    help="Allow other model or chunking settings than the collection's: re-chunk the given "
+    "files and remove the collection's documents still built the old way.",
+)
+@json_out
+@options(CHUNKING, MODEL, STORE)
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
+    paths: tuple[Path, ...],
     config: RAGConfig,
-    allow_user: AllowUsers = None,
-    allow_group: AllowGroups = None,
-    reindex: Annotated[
-        bool,
-        typer.Option(
-            "--reindex",
-            help="Allow other model or chunking settings than the collection's: re-chunk the "
-            "given files and remove the collection's documents still built the old way.",
-        ),
-    ] = False,
-    json_out: Json = False,
+    allow_user: tuple[str, ...],
+    allow_group: tuple[str, ...],
+    reindex: bool,
+    json_out: bool,
 ) -> None:
     """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
     from tqdm import tqdm
@@ -120,22 +113,21 @@ def ingest(
     if json_out:
         _emit(summary)
     else:
-        typer.echo(
+        click.echo(
             f"{summary['ingested']} ingested, {summary['updated']} updated, "
             f"{summary['unchanged']} unchanged, {summary['failed']} failed; "
             f"{summary['chunks']} chunks in {summary['seconds']:.1f}s"
         )
     if report.failed:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
-@command(app, CHUNKING, MODEL, STORE)
-def chunks(
-    file: Annotated[Path, typer.Argument(help="The file to preview.")],
-    config: RAGConfig,
-    vectors: Annotated[bool, typer.Option("--vectors", help="Include the chunk vectors.")] = False,
-    json_out: Json = False,
-) -> None:
+@app.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--vectors", is_flag=True, help="Include the chunk vectors.")
+@json_out
+@options(CHUNKING, MODEL, STORE)
+def chunks(file: Path, config: RAGConfig, vectors: bool, json_out: bool) -> None:
     """Show the chunks a file would get in the collection (and their vectors), storing nothing."""
     from rag.sdk import RAG
     from rag.serialize import chunk_json
@@ -147,21 +139,28 @@ def chunks(
         return
     for chunk in result:
         pages = _pages(chunk.page_span, " pages ")
-        typer.echo(f"#{chunk.index} chars {chunk.char_span[0]}-{chunk.char_span[1]}{pages}")
-        typer.echo(f"  {chunk.text[:200]!r}")
+        click.echo(f"#{chunk.index} chars {chunk.char_span[0]}-{chunk.char_span[1]}{pages}")
+        click.echo(f"  {chunk.text[:200]!r}")
         if vectors and chunk.vector is not None:
-            typer.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
+            click.echo(f"  vector[:4] = {[round(float(x), 4) for x in chunk.vector[:4]]}")
 
 
-@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@app.command()
+@click.argument("query")
+@sources
+@doc_ids
+@user_option
+@groups_option
+@json_out
+@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: str,
     config: RAGConfig,
-    source: Sources = None,
-    doc_id: DocIds = None,
-    user: User = None,
-    group: Groups = None,
-    json_out: Json = False,
+    source: tuple[str, ...],
+    doc_id: tuple[str, ...],
+    user: str | None,
+    group: tuple[str, ...],
+    json_out: bool,
 ) -> None:
     """Print the chunks nearest to the query."""
     from rag.access import Principal
@@ -177,19 +176,26 @@ def search(
         return
     for rank, hit in enumerate(hits, start=1):
         pages = _pages(hit.chunk.page_span, " p.")
-        typer.echo(f"{rank}. {hit.score:.3f} {Path(hit.chunk.source).name}{pages}")
-        typer.echo(f"   {hit.chunk.text[:200]!r}")
+        click.echo(f"{rank}. {hit.score:.3f} {Path(hit.chunk.source).name}{pages}")
+        click.echo(f"   {hit.chunk.text[:200]!r}")
 
 
-@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@app.command()
+@click.argument("question")
+@sources
+@doc_ids
+@user_option
+@groups_option
+@json_out
+@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def ask(
-    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    question: str,
     config: RAGConfig,
-    source: Sources = None,
-    doc_id: DocIds = None,
-    user: User = None,
-    group: Groups = None,
-    json_out: Json = False,
+    source: tuple[str, ...],
+    doc_id: tuple[str, ...],
+    user: str | None,
+    group: tuple[str, ...],
+    json_out: bool,
 ) -> None:
     """Answer a question with numbered citations (extractive when no LLM is configured)."""
     from rag.access import Principal
@@ -201,26 +207,25 @@ def ask(
         stream = rag.stream(question, config.top_k, _filter(source, doc_id), principal=who)
         for delta in stream:
             if not json_out:
-                typer.echo(delta, nl=False)
+                click.echo(delta, nl=False)
     answer = stream.answer
     if answer is None:
         raise RagError("the answer stream ended without an answer")
     if json_out:
         _emit(answer_json(answer))
         return
-    typer.echo("\n")
+    click.echo("\n")
     for citation in answer.citations:
         pages = _pages(citation.page_span, ", pages ")
         chars = f"chars {citation.char_span[0]}-{citation.char_span[1]}"
-        typer.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
+        click.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
 
 
-@command(app, STORE)
-def delete(
-    document: Annotated[str, typer.Argument(help="A document id or the path it was read from.")],
-    config: RAGConfig,
-    json_out: Json = False,
-) -> None:
+@app.command()
+@click.argument("document")
+@json_out
+@options(STORE)
+def delete(document: str, config: RAGConfig, json_out: bool) -> None:
     """Remove a document and all its chunks; exits 1 when nothing matched."""
     from rag.sdk import RAG
 
@@ -230,14 +235,16 @@ def delete(
     if json_out:
         _emit({"doc_id": doc, "deleted": deleted})
     else:
-        typer.echo(f"deleted {deleted} chunks of {document}")
+        click.echo(f"deleted {deleted} chunks of {document}")
     if not deleted:
-        typer.echo(f"error: no stored document matches {document!r}", err=True)
-        raise typer.Exit(1)
+        click.echo(f"error: no stored document matches {document!r}", err=True)
+        raise click.exceptions.Exit(1)
 
 
-@command(app, STORE)
-def stats(config: RAGConfig, json_out: Json = False) -> None:
+@app.command()
+@json_out
+@options(STORE)
+def stats(config: RAGConfig, json_out: bool) -> None:
     """Show the collection's documents, chunk count and settings."""
     from rag.sdk import RAG
     from rag.serialize import document_json
@@ -248,74 +255,74 @@ def stats(config: RAGConfig, json_out: Json = False) -> None:
     if json_out:
         _emit({**summary, "documents_list": docs})
         return
-    typer.echo(
+    click.echo(
         f"{summary['collection']} ({summary['backend']}, {summary['location']}): "
         f"{summary['documents']} documents, {summary['chunks']} chunks"
     )
     for key, value in summary["settings"].items():
-        typer.echo(f"  {key}: {value}")
+        click.echo(f"  {key}: {value}")
     for doc in docs:
-        typer.echo(f"  {doc['doc_id']}  {doc['chunks']:>5}  {doc['source']}")
+        click.echo(f"  {doc['doc_id']}  {doc['chunks']:>5}  {doc['source']}")
 
 
-@command(app, LLM, STORE)
+@app.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, help="Port on 127.0.0.1.")
+@click.option(
+    "--max-upload-mb", type=click.IntRange(min=1), default=50, help="Largest file to upload, in MB."
+)
+@user_option
+@groups_option
+@options(LLM, STORE)
 def ui(
-    llm_config: LLMConfig,
-    store_config: StoreConfig,
-    port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")
-    ] = 8501,
-    max_upload_mb: Annotated[
-        int, typer.Option("--max-upload-mb", min=1, help="Largest file to upload, in MB.")
-    ] = 50,
-    llm_timeout: Annotated[
-        float, typer.Option("--llm-timeout", min=0.1, help="Seconds to wait for the LLM.")
-    ] = 60.0,
-    user: User = None,
-    group: Groups = None,
+    config: RAGConfig, port: int, max_upload_mb: int, user: str | None, group: tuple[str, ...]
 ) -> None:
     """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted."""
     from rag.access import Principal
     from ui.launch import run_app
     from ui.settings import AppSettings
 
-    typer.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
-    llm = llm_config.model_copy(update={"timeout": llm_timeout})
+    click.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     settings = AppSettings(
-        store=store_config,
-        llm=llm,
+        store=config.store,
+        llm=config.llm,
         max_upload_mb=max_upload_mb,
         principal=Principal.of(user, group),
     )
     code = run_app(settings, port)
     if code:
-        raise typer.Exit(code)
+        raise click.exceptions.Exit(code)
 
 
-@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@app.command()
+@click.option("--host", default="127.0.0.1", help="Address to listen on.")
+@click.option("--port", type=int, default=8000, help="Port to listen on.")
+@click.option(
+    "--token",
+    envvar="LATERAG_API_TOKEN",
+    default=None,
+    help="Require 'Authorization: Bearer TOKEN' (all routes but /health).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='JSON {"TOKEN": {"user": "alice", "groups": ["eng"]}}: each token\'s caller, who sees '
+    "only the documents it may read.",
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(min=1),
+    default=50,
+    help="Largest /ingest request body in MiB.",
+)
+@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def serve(
     config: RAGConfig,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            envvar="LATERAG_API_TOKEN",
-            help="Require 'Authorization: Bearer TOKEN' (all routes but /health).",
-        ),
-    ] = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--token-file",
-            help='JSON {"TOKEN": {"user": "alice", "groups": ["eng"]}}: each token\'s caller, '
-            "who sees only the documents it may read.",
-        ),
-    ] = None,
-    max_upload_mb: Annotated[
-        int, typer.Option("--max-upload-mb", min=1, help="Largest /ingest request body in MiB.")
-    ] = 50,
+    host: str,
+    port: int,
+    token: str | None,
+    token_file: Path | None,
+    max_upload_mb: int,
 ) -> None:
     """Serve the collection over HTTP: OpenAI-compatible chat with citations, search, ingest."""
     import tempfile
@@ -347,29 +354,42 @@ def serve(
         )
         auth = "bearer token required" if token or tokens else "no auth"
         where = f"http://{host}:{port}"
-        typer.echo(f"serving {store_config.collection!r} at {where} ({auth})", err=True)
+        click.echo(f"serving {store_config.collection!r} at {where} ({auth})", err=True)
         uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
-@command(app, TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@app.command()
+@click.argument("questions", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Answers file; an existing one is resumed.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=4, help="Questions answered at once."
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="Output format (default: csv for a .csv file, else jsonl).",
+)
+@user_option
+@groups_option
+@json_out
+@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
 def batch(
-    questions: Annotated[
-        Path, typer.Argument(help="Questions: .jsonl or .csv with a 'question' column.")
-    ],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Answers file; an existing one is resumed.")
-    ],
+    questions: Path,
+    output: Path,
     config: RAGConfig,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Questions answered at once.")
-    ] = 4,
-    out_format: Annotated[
-        Format | None,
-        typer.Option("--format", help="Output format (default: csv for a .csv file, else jsonl)."),
-    ] = None,
-    user: User = None,
-    group: Groups = None,
-    json_out: Json = False,
+    workers: int,
+    out_format: Format | None,
+    user: str | None,
+    group: tuple[str, ...],
+    json_out: bool,
 ) -> None:
     """Answer every question of a file, one record each; re-run to resume. Exit 1 if any failed."""
     from tqdm import tqdm
@@ -412,12 +432,12 @@ def batch(
     if json_out:
         _emit(summary)
     else:
-        typer.echo(
+        click.echo(
             f"{report.answered} answered, {report.failed} failed, {report.skipped} already in "
             f"{output}; {report.seconds:.1f}s"
         )
     if report.failed:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
 _METRIC_COLUMNS = {
@@ -426,21 +446,22 @@ _METRIC_COLUMNS = {
 }
 
 
-@command(app, CHUNKING, RETRIEVAL, RERANK, LLM, MODEL, EVAL_STORE, name="eval")
+@app.command(name="eval")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("-k", "k", type=int, default=10, help="Chunks retrieved per query (>= 10).")
+@click.option("--every", type=int, default=1, help="Use every N-th document and its queries.")
+@click.option(
+    "--compare", default=None, help="Chunking modes to run side by side: late,naive,mixed."
+)
+@json_out
+@options(CHUNKING, RETRIEVAL, RERANK, LLM, MODEL, EVAL_STORE)
 def evaluate(
-    folder: Annotated[
-        Path, typer.Argument(help="FinanceBench-style (pdfs/ + questions.jsonl) or BEIR folder.")
-    ],
+    folder: Path,
     config: RAGConfig,
-    k: Annotated[int, typer.Option("-k", help="Chunks retrieved per query (>= 10).")] = 10,
-    every: Annotated[
-        int, typer.Option("--every", help="Use every N-th document and its queries.")
-    ] = 1,
-    compare: Annotated[
-        str | None,
-        typer.Option("--compare", help="Chunking modes to run side by side: late,naive,mixed."),
-    ] = None,
-    json_out: Json = False,
+    k: int,
+    every: int,
+    compare: str | None,
+    json_out: bool,
 ) -> None:
     """Ingest an evaluation folder into a fresh collection, ask every query, report scores."""
     from tqdm import tqdm
@@ -470,35 +491,39 @@ def evaluate(
         return
     first = reports[0]
     columns = _METRIC_COLUMNS[first.kind] + ([f"recall@{k}"] if first.kind == "beir" else [])
-    typer.echo(f"{first.kind}: {first.documents} documents, {first.queries} queries, k={k}")
-    typer.echo("| chunking | " + " | ".join(columns) + " | ingest s | tokens/s | p50 ms | p95 ms |")
-    typer.echo("|---" * (len(columns) + 5) + "|")
+    click.echo(f"{first.kind}: {first.documents} documents, {first.queries} queries, k={k}")
+    click.echo("| chunking | " + " | ".join(columns) + " | ingest s | tokens/s | p50 ms | p95 ms |")
+    click.echo("|---" * (len(columns) + 5) + "|")
     for report in reports:
         cells = " | ".join(f"{report.metrics[c]:.3f}" for c in columns)
-        typer.echo(
+        click.echo(
             f"| {report.settings.get('chunking')} | {cells} | {report.ingest_seconds:.0f} "
             f"| {report.tokens_per_second:.0f} | {report.query_p50_ms:.1f} "
             f"| {report.query_p95_ms:.1f} |"
         )
     for report in reports:
         for failure in report.failed:
-            typer.echo(f"failed: {failure}", err=True)
+            click.echo(f"failed: {failure}", err=True)
 
 
-@command(app, STORE, name="migrate")
+@app.command(name="migrate")
+@click.option(
+    "--to-url", required=True, help="Qdrant server to copy to, e.g. http://localhost:6333."
+)
+@click.option(
+    "--to-collection", default=None, help="Collection on the server (default: the same name)."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, 10_000), default=256, help="Chunks per request."
+)
+@json_out
+@options(STORE)
 def migrate_store(
     config: RAGConfig,
-    to_url: Annotated[
-        str, typer.Option("--to-url", help="Qdrant server to copy to, e.g. http://localhost:6333.")
-    ],
-    to_collection: Annotated[
-        str | None,
-        typer.Option("--to-collection", help="Collection on the server (default: the same name)."),
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, max=10_000, help="Chunks per request.")
-    ] = 256,
-    json_out: Json = False,
+    to_url: str,
+    to_collection: str | None,
+    batch_size: int,
+    json_out: bool,
 ) -> None:
     """Copy the embedded collection to a Qdrant server or cluster; re-run to resume."""
     from tqdm import tqdm
@@ -547,7 +572,7 @@ def migrate_store(
         _emit(summary)
     else:
         resumed = f" (resumed after {report.resumed})" if report.resumed else ""
-        typer.echo(
+        click.echo(
             f"{report.copied} chunks copied{resumed} from {source.folder} to {target_name}; "
             f"{report.target_chunks} chunks on both sides in {report.seconds:.1f}s"
         )
@@ -563,21 +588,15 @@ def run(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        result = app(args=argv, standalone_mode=False)
-    except typer.Exit as e:
-        return e.exit_code
-    except typer.Abort:
-        typer.echo("aborted", err=True)
+        result = app.main(args=argv, prog_name="rag", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
         return 1
-    except typer.TyperException as e:  # usage errors: typer shows them as click does
-        show = getattr(e, "show", None)
-        if show is not None:
-            show()
-        else:
-            typer.echo(f"error: {e}", err=True)
-        return int(getattr(e, "exit_code", 2))
+    except click.ClickException as e:  # usage errors, shown as click shows them
+        e.show()
+        return e.exit_code
     except RagError as e:
-        typer.echo(f"error: {e}", err=True)
+        click.echo(f"error: {e}", err=True)
         return 1
     return result if isinstance(result, int) else 0
 

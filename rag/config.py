@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
 
 DEFAULT_COLLECTION = "default"
 DEFAULT_STORE_DIR = Path(".laterag")
@@ -40,6 +42,41 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "laterag"
 
 
+def setting(
+    default: Any = None,
+    description: str = "",
+    *,
+    flag: str | None = None,
+    env: str | None = None,
+    **constraints: Any,
+) -> Any:
+    """A settings field: its default, its help, and the command-line flag and variable that set it.
+
+    ``flag`` is the option's spelling (space-separated for aliases, ``--a/--no-a`` for a
+    switch); without one a field is not a command-line option of its own name only, see
+    ``rag.cli_options``. ``env`` is the environment variable the settings layer reads for it.
+    """
+    extra: dict[str, Any] = {key: value for key, value in (("flag", flag), ("env", env)) if value}
+    return Field(default, description=description, json_schema_extra=extra or None, **constraints)
+
+
+def field_extra(info: FieldInfo, key: str) -> str | None:
+    """The ``flag`` or ``env`` a ``setting`` was given, or None."""
+    extra = info.json_schema_extra
+    value = extra.get(key) if isinstance(extra, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def problems(
+    errors: Iterable[Mapping[str, Any]], labels: Mapping[tuple[Any, ...], str] | None = None
+) -> str:
+    """One line from pydantic's validation errors: ``where: what`` each, ``where`` relabelled."""
+    names = labels or {}
+    return "; ".join(
+        f"{names.get(tuple(e['loc']), '.'.join(map(str, e['loc'])))}: {e['msg']}" for e in errors
+    )
+
+
 class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -47,82 +84,116 @@ class _Settings(BaseModel):
 class EmbedderConfig(_Settings):
     """Which encoder to run and how: ``model`` None means the bundled all-MiniLM-L6-v2."""
 
-    model: str | None = None
-    max_tokens: int | None = Field(
-        default=None, ge=8, description="Positions per forward pass; default: the trained length."
+    model: str | None = setting(
+        None,
+        "Hugging Face encoder name or folder (default: the collection's, else MiniLM).",
+        env="LATERAG_MODEL",
     )
-    query_prefix: str | None = None
-    document_prefix: str | None = None
-    device: str = Field(default="cpu", description="Torch device: cpu, cuda, cuda:N or mps.")
-    trust_remote_code: bool = False
-    batch_tokens: int = Field(default=8192, ge=64)
-    precision: Precision = Field(
-        default="fp32", description="Weights and activations; bf16 vectors keep cosine >= 0.999."
+    max_tokens: int | None = setting(
+        None, "Positions per forward pass (default: the trained length).", ge=8
     )
-    backend: Backend = Field(
-        default="torch", description="Forward pass in torch, or ONNX Runtime (cpu, fp32)."
+    query_prefix: str | None = setting(None, "Text put before every query (default: the model's).")
+    document_prefix: str | None = setting(
+        None, "Text put before every document window (default: the model's)."
     )
-    threads: int | None = Field(
-        default=None, ge=1, description="CPU threads for the forward pass; default: the cores."
+    device: str = setting("cpu", "Torch device: cpu, cuda, cuda:N or mps.")
+    trust_remote_code: bool = setting(
+        False, "Allow the model folder's own Python code (jina, nomic).", flag="--trust-remote-code"
     )
-    cache_mb: int = Field(
-        default=0, ge=0, description="Size cap of the window embedding cache; 0 turns it off."
+    batch_tokens: int = setting(8192, "Most padded tokens in one forward pass.", ge=64)
+    precision: Precision = setting(
+        "fp32",
+        "Forward-pass precision; bf16 is faster on CPUs with AVX-512 BF16 or AMX and keeps "
+        "cosine >= 0.999 to fp32.",
     )
-    dims: int | None = Field(
-        default=None,
+    backend: Backend = setting(
+        "torch", "Run the model in torch, or in ONNX Runtime (cpu, fp32; needs laterag[onnx])."
+    )
+    threads: int | None = setting(
+        None, "CPU threads for the forward pass (default: the cores).", ge=1
+    )
+    cache_mb: int = setting(
+        0,
+        "Cache window vectors in ~/.cache/laterag up to N MB, so unchanged content is not "
+        "embedded again; 0 turns it off.",
+        flag="--embedding-cache-mb",
+        ge=0,
+    )
+    dims: int | None = setting(
+        None,
+        "Keep the first N dimensions of each vector, renormalised (Matryoshka); default: all, "
+        "or the collection's size.",
         ge=8,
-        description="Keep the first dims of each vector, renormalised (Matryoshka); "
-        "default: all. A collection keeps the size it was made with.",
     )
 
 
 class ChunkingConfig(_Settings):
     """How documents are cut into chunks and how chunk vectors are made."""
 
-    mode: ChunkingMode = "mixed"
-    chunker: ChunkerName = "structure"
-    chunk_size: int = Field(default=64, ge=8, description="Most content tokens in one chunk.")
-    overlap: int | None = Field(
-        default=None, ge=0, description="Macro-window overlap in tokens; default: a quarter window."
+    mode: ChunkingMode = setting("mixed", "How chunk vectors are made.", flag="--chunking")
+    chunker: ChunkerName = setting("structure", "Where chunk boundaries go.")
+    chunk_size: int = setting(64, "Most tokens in a chunk.", ge=8)
+    overlap: int | None = setting(
+        None, "Macro-window overlap in tokens (default: a quarter window).", ge=0
     )
-    special_tokens: SpecialTokens = "paper"
-    late_weight: float = Field(
-        default=0.4,
+    special_tokens: SpecialTokens = setting(
+        "paper", "Pool the special tokens into the first and last chunk (paper) or not (none)."
+    )
+    late_weight: float = setting(
+        0.4,
+        "Share of the late vector in a mixed chunk vector, the rest going to the chunk "
+        "embedded alone (--chunking mixed only).",
         gt=0.0,
         lt=1.0,
-        description="Weight of the late vector in a mixed chunk vector, the rest going to the "
-        "chunk embedded alone (mixed only).",
     )
 
 
 class StoreConfig(_Settings):
     """Where vectors live: an embedded folder (default) or a Qdrant server at ``url``."""
 
-    path: Path = DEFAULT_STORE_DIR
-    url: str | None = None
-    api_key: SecretStr | None = None
-    collection: str = Field(
-        default=DEFAULT_COLLECTION, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+    path: Path = setting(
+        DEFAULT_STORE_DIR, "Embedded Qdrant store folder.", flag="--store", env="LATERAG_STORE"
     )
-    shards: int | None = Field(
-        default=None, ge=1, description="Shards of a new server collection; default: the server's."
+    url: str | None = setting(
+        None, "Use a Qdrant server instead.", flag="--qdrant-url", env="LATERAG_QDRANT_URL"
     )
-    replication: int | None = Field(
-        default=None, ge=1, description="Copies of each shard on a server; default: the server's."
+    api_key: SecretStr | None = setting(
+        None, "Server API key.", flag="--qdrant-api-key", env="QDRANT_API_KEY"
     )
-    write_consistency: int | None = Field(
-        default=None, ge=1, description="Replicas that must confirm a write; default: the server's."
+    collection: str = setting(
+        DEFAULT_COLLECTION,
+        "Collection name.",
+        env="LATERAG_COLLECTION",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$",
     )
-    quantization: Quantization = Field(
-        default="none",
-        description="Compress dense vectors of a new collection for search (int8 or one bit), "
-        "rescoring the best candidates with the full vectors.",
+    shards: int | None = setting(
+        None,
+        "Shards of a new server collection (default: the server's, one per node).",
+        env="LATERAG_SHARDS",
+        ge=1,
     )
-    hnsw_ef: int = Field(
-        default=HNSW_EF,
+    replication: int | None = setting(
+        None,
+        "Copies of each shard of a new server collection (default: the server's).",
+        env="LATERAG_REPLICATION",
+        ge=1,
+    )
+    write_consistency: int | None = setting(
+        None,
+        "Replicas that must confirm each write to a new server collection (default: the server's).",
+        env="LATERAG_WRITE_CONSISTENCY",
+        ge=1,
+    )
+    quantization: Quantization = setting(
+        "none",
+        "Compress the vectors of a new collection for search, rescoring with the full ones: "
+        "int8 (scalar) or one bit (binary).",
+    )
+    hnsw_ef: int = setting(
+        HNSW_EF,
+        "Candidates the HNSW index keeps per dense search; more find more of the true nearest "
+        "chunks, a little slower; 0: exact search.",
         ge=0,
-        description="Candidates the HNSW index keeps per dense search: more find more of the "
-        "true nearest chunks, a little slower; 0 searches exactly (a full scan).",
     )
 
     @model_validator(mode="after")
@@ -136,22 +207,26 @@ class StoreConfig(_Settings):
 class LLMConfig(_Settings):
     """An OpenAI-compatible chat endpoint; without one, answers are extractive."""
 
-    base_url: str | None = None
-    model: str | None = None
-    api_key: SecretStr | None = None
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(
-        default=2,
+    base_url: str | None = setting(
+        None, "OpenAI-compatible endpoint.", flag="--llm-base-url", env="LATERAG_LLM_BASE_URL"
+    )
+    model: str | None = setting(
+        None, "Chat model name.", flag="--llm-model", env="LATERAG_LLM_MODEL"
+    )
+    api_key: SecretStr | None = setting(None, "The endpoint's API key.", env="OPENAI_API_KEY")
+    temperature: float = setting(0.0, "Sampling temperature.", ge=0.0, le=2.0)
+    timeout: float = setting(60.0, "Seconds to wait for the LLM.", flag="--llm-timeout", gt=0)
+    max_retries: int = setting(
+        2,
+        "Retries after a refused connection, a timeout, HTTP 408/409/429 or 5xx.",
         ge=0,
         le=10,
-        description="Retries after a refused connection, a timeout, HTTP 408/409/429 or 5xx.",
     )
-    retry_base_seconds: float = Field(
-        default=0.5,
+    retry_base_seconds: float = setting(
+        0.5,
+        "Backoff base: retry n waits up to base * 2**n s (full jitter; cap 8 s).",
         ge=0,
         le=60,
-        description="Backoff base: retry n waits up to base * 2**n s (full jitter; cap 8 s).",
     )
 
     @property
@@ -169,57 +244,57 @@ class LLMConfig(_Settings):
 class RerankConfig(_Settings):
     """Whether and how to rerank search hits: ``kind`` "none" keeps the vector order."""
 
-    kind: RerankKind = "none"
-    model: str | None = Field(
-        default=None, description="The cross-encoder's hub name or folder (cross-encoder only)."
+    kind: RerankKind = setting("none", "Rerank the hits.", flag="--rerank")
+    model: str | None = setting(
+        None,
+        "Cross-encoder name or folder (with --rerank cross-encoder).",
+        flag="--rerank-model",
     )
-    candidates: int = Field(
-        default=30, ge=1, le=1000, description="Hits fetched before reranking down to top-k."
+    candidates: int = setting(30, "Hits fetched before reranking down to k.", ge=1, le=1000)
+    feedback: int = setting(
+        3, "Top candidates that enrich the query (embedding reranker only).", ge=0
     )
-    feedback: int = Field(
-        default=3, ge=0, description="Top candidates that enrich the query (embedding only)."
-    )
-    alpha: float = Field(
-        default=0.5,
+    alpha: float = setting(
+        0.5,
+        "Weight of the feedback in the query (embedding reranker only).",
         ge=0.0,
         allow_inf_nan=False,
-        description="Weight of the feedback in the query (embedding only).",
     )
 
 
 class RetrievalConfig(_Settings):
     """How a query finds chunks: dense only, or hybrid (dense fused with BM25 sparse)."""
 
-    hybrid: bool = False
-    fusion: Fusion = "rrf"
-    dense_weight: float = Field(
-        default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of dense ranks (rrf)."
+    hybrid: bool = setting(
+        False, "Fuse dense search with BM25 keyword search.", flag="--hybrid/--no-hybrid"
     )
-    sparse_weight: float = Field(
-        default=1.0, ge=0.0, allow_inf_nan=False, description="Weight of BM25 ranks (rrf)."
+    fusion: Fusion = setting("rrf", "How hybrid search merges the two rankings.")
+    dense_weight: float = setting(
+        1.0, "Weight of the dense ranking (rrf).", ge=0.0, allow_inf_nan=False
     )
-    title_weight: float = Field(
-        default=3.0,
+    sparse_weight: float = setting(
+        1.0, "Weight of the BM25 ranking (rrf).", ge=0.0, allow_inf_nan=False
+    )
+    title_weight: float = setting(
+        3.0,
+        "Raise each hit's score s by this times |s| times the cosine between the query and "
+        "the hit's file name; 0 turns it off.",
         ge=0.0,
         allow_inf_nan=False,
-        description="Raise each hit's score s by this times |s| times the cosine between the "
-        "query and the hit's file name (0: off).",
     )
-    per_page: int = Field(
-        default=1,
+    per_page: int = setting(
+        1,
+        "Most hits from one page of a document; 0: no limit (chunks without pages are not "
+        "grouped).",
         ge=0,
-        description="Most hits from one page of a document (0: no limit); chunks without "
-        "pages are not grouped.",
     )
-    query_mode: QueryMode = Field(
-        default="plain",
-        description="Let the LLM rewrite the query (multi-query), write a hypothetical answer "
-        "to search with (hyde), or ask follow-up queries (iterative); needs an LLM.",
+    query_mode: QueryMode = setting(
+        "plain",
+        "Let the LLM rewrite the query (multi-query), search with a hypothetical answer "
+        "(hyde), or ask follow-up queries (iterative); needs an LLM.",
     )
-    query_variants: int = Field(
-        default=3, ge=1, le=10, description="Rewrites of the query (multi-query only)."
-    )
-    rounds: int = Field(default=2, ge=1, le=5, description="Retrievals in all (iterative only).")
+    query_variants: int = setting(3, "Query rewrites in multi-query mode.", ge=1, le=10)
+    rounds: int = setting(2, "Retrievals in all in iterative mode.", ge=1, le=5)
 
     @model_validator(mode="after")
     def _weights_fit_fusion(self) -> RetrievalConfig:
@@ -239,4 +314,12 @@ class RAGConfig(_Settings):
     llm: LLMConfig = LLMConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     rerank: RerankConfig = RerankConfig()
-    top_k: int = Field(default=5, ge=1, le=1000)
+    top_k: int = setting(5, "How many chunks to retrieve.", flag="-k --top-k", ge=1, le=1000)
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    name: info.annotation
+    for name, info in RAGConfig.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+}
+"""The tables of ``RAGConfig`` (``[store]``, ``[embedder]``, ...) and their models."""

@@ -12,34 +12,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from rag.config import RAGConfig
+from rag.config import SECTIONS, RAGConfig, field_extra, problems
 from rag.errors import ConfigError
 
 CONFIG_FILE_NAME = "laterag.toml"
 """The file name looked for in the working folder when no file is named."""
 
 ENV_VARS: dict[str, tuple[str, str]] = {
-    "LATERAG_STORE": ("store", "path"),
-    "LATERAG_QDRANT_URL": ("store", "url"),
-    "QDRANT_API_KEY": ("store", "api_key"),
-    "LATERAG_COLLECTION": ("store", "collection"),
-    "LATERAG_SHARDS": ("store", "shards"),
-    "LATERAG_REPLICATION": ("store", "replication"),
-    "LATERAG_WRITE_CONSISTENCY": ("store", "write_consistency"),
-    "LATERAG_MODEL": ("embedder", "model"),
-    "LATERAG_LLM_BASE_URL": ("llm", "base_url"),
-    "LATERAG_LLM_MODEL": ("llm", "model"),
-    "OPENAI_API_KEY": ("llm", "api_key"),
+    env: (section, key)
+    for section, model in SECTIONS.items()
+    for key, info in model.model_fields.items()
+    if (env := field_extra(info, "env"))
 }
-"""The environment variables read, each with the ``(section, key)`` it sets."""
-
-_SECTIONS: dict[str, type[BaseModel]] = {
-    name: field.annotation
-    for name, field in RAGConfig.model_fields.items()
-    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-}
+"""The environment variables read, each with the ``(section, key)`` it sets (``env`` in config)."""
 
 
 def find_config_file(folder: Path | None = None) -> Path | None:
@@ -48,17 +35,13 @@ def find_config_file(folder: Path | None = None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _problems(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-
-
 def _check_keys(data: Mapping[str, Any], path: Path) -> None:
     """Raise ``ConfigError`` for the first key of ``data`` that ``RAGConfig`` does not have."""
     for key, value in data.items():
         if key not in RAGConfig.model_fields:
-            valid = ", ".join(f"[{k}]" if k in _SECTIONS else k for k in RAGConfig.model_fields)
+            valid = ", ".join(f"[{k}]" if k in SECTIONS else k for k in RAGConfig.model_fields)
             raise ConfigError(f"{path}: unknown key {key!r} (valid: {valid})")
-        section = _SECTIONS.get(key)
+        section = SECTIONS.get(key)
         if section is None:
             continue
         if not isinstance(value, dict):
@@ -105,7 +88,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] = os.environ) -
     try:
         base = RAGConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {_problems(e)}") from e
+        raise ConfigError(f"{path}: {problems(e.errors())}") from e
     updates: dict[str, dict[str, Any]] = {}
     used = []
     for name, (section, key) in ENV_VARS.items():
@@ -119,4 +102,4 @@ def load_config(path: Path | None = None, env: Mapping[str, str] = os.environ) -
         return RAGConfig.model_validate(_merge(base.model_dump(), updates))
     except ValidationError as e:
         where = f"{path} with " if path is not None else ""
-        raise ConfigError(f"{where}environment {', '.join(used)}: {_problems(e)}") from e
+        raise ConfigError(f"{where}environment {', '.join(used)}: {problems(e.errors())}") from e

@@ -9,7 +9,7 @@ import pytest
 
 from rag import RAG, ChunkingConfig, ConfigError, RAGConfig
 from rag.cli import run
-from rag.cli_options import CHUNKING, LLM, TOP_K
+from rag.cli_options import CHUNKING, LLM, TOP_K, merged_config
 from rag.settings_file import load_config
 
 FULL = """
@@ -92,18 +92,14 @@ def test_bad_values_name_their_origin(tmp_path: Path) -> None:
 
 def test_flags_given_override_and_flags_left_out_keep_the_file(tmp_path: Path) -> None:
     base = load_config(write(tmp_path, FULL), env={})
-    chunking = CHUNKING.settings(
-        base, {"chunking": None, "chunker": None, "chunk_size": 32, "overlap": None}
-    )
+    chunking = merged_config(base, (CHUNKING,), {"chunking_chunk_size": 32}).chunking
     assert (chunking.chunker, chunking.chunk_size) == ("sentences", 32)
-    llm = LLM.settings(base, {"llm_base_url": None, "llm_model": "flag-model"})
+    llm = merged_config(base, (LLM,), {"llm_base_url": None, "llm_model": "flag-model"}).llm
     assert (llm.base_url, llm.model, llm.temperature) == (base.llm.base_url, "flag-model", 0.5)
-    assert TOP_K.settings(base, {"top_k": None}) == 7
-    assert TOP_K.settings(base, {"top_k": 3}) == 3
+    assert merged_config(base, (TOP_K,), {"top_k": None}).top_k == 7
+    assert merged_config(base, (TOP_K,), {"top_k": 3}).top_k == 3
     with pytest.raises(ConfigError, match="--chunk-size"):
-        CHUNKING.settings(
-            base, {"chunking": None, "chunker": None, "chunk_size": 1, "overlap": None}
-        )
+        merged_config(base, (CHUNKING,), {"chunking_chunk_size": 1})
 
 
 def stats(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
