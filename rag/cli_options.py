@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from rag.config import SECTIONS, RAGConfig, field_extra, problems
+from rag.config_file import load_config
 from rag.errors import ConfigError
-from rag.settings_file import load_config
 
 _DEFAULTS = RAGConfig()
 

@@ -77,11 +77,11 @@ def problems(
     )
 
 
-class _Settings(BaseModel):
+class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class EmbedderConfig(_Settings):
+class EmbedderConfig(_Config):
     """Which encoder to run and how: ``model`` None means the bundled all-MiniLM-L6-v2."""
 
     model: str | None = setting(
@@ -127,7 +127,7 @@ class EmbedderConfig(_Settings):
     )
 
 
-class ChunkingConfig(_Settings):
+class ChunkingConfig(_Config):
     """How documents are cut into chunks and how chunk vectors are made."""
 
     mode: ChunkingMode = setting("mixed", "How chunk vectors are made.", flag="--chunking")
@@ -148,7 +148,7 @@ class ChunkingConfig(_Settings):
     )
 
 
-class StoreConfig(_Settings):
+class StoreConfig(_Config):
     """Where vectors live: an embedded folder (default) or a Qdrant server at ``url``."""
 
     path: Path = setting(
@@ -204,7 +204,7 @@ class StoreConfig(_Settings):
         return self
 
 
-class LLMConfig(_Settings):
+class LLMConfig(_Config):
     """An OpenAI-compatible chat endpoint; without one, answers are extractive."""
 
     base_url: str | None = setting(
@@ -241,7 +241,7 @@ class LLMConfig(_Settings):
         return self
 
 
-class RerankConfig(_Settings):
+class RerankConfig(_Config):
     """Whether and how to rerank search hits: ``kind`` "none" keeps the vector order."""
 
     kind: RerankKind = setting("none", "Rerank the hits.", flag="--rerank")
@@ -262,7 +262,7 @@ class RerankConfig(_Settings):
     )
 
 
-class RetrievalConfig(_Settings):
+class RetrievalConfig(_Config):
     """How a query finds chunks: dense only, or hybrid (dense fused with BM25 sparse)."""
 
     hybrid: bool = setting(
@@ -305,7 +305,7 @@ class RetrievalConfig(_Settings):
         return self
 
 
-class RAGConfig(_Settings):
+class RAGConfig(_Config):
     """Everything a ``RAG`` needs."""
 
     embedder: EmbedderConfig = EmbedderConfig()

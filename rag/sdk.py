@@ -22,6 +22,7 @@ from ingestion.manifest import Manifest, manifest_for
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.access import Access, Principal, scoped, visible
 from rag.config import RAGConfig
+from rag.config_file import load_config
 from rag.encoders import TransformerEncoder
 from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError, RagError
@@ -39,7 +40,6 @@ from rag.protocols import (
     TokenEmbedder,
     VectorStore,
 )
-from rag.settings_file import load_config
 from rag.stores import open_store
 from rag.types import (
     Answer,

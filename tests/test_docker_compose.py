@@ -124,7 +124,7 @@ def test_apps_wait_for_a_healthy_cluster_and_use_it_sharded_and_replicated(
 
 
 def test_the_environment_names_are_ones_laterag_reads(spec: dict[str, Any]) -> None:
-    from rag.settings_file import ENV_VARS
+    from rag.config_file import ENV_VARS
     from ui import settings
 
     known = set(ENV_VARS) | {"LATERAG_API_TOKEN", "HF_HOME"}

@@ -14,11 +14,11 @@ from qdrant_client import QdrantClient
 
 from rag.cli import run
 from rag.config import RAGConfig, RetrievalConfig, StoreConfig
+from rag.config_file import load_config
 from rag.encoders import TransformerEncoder
 from rag.errors import StoreError
 from rag.migrate import migrate, state_path
 from rag.sdk import RAG
-from rag.settings_file import load_config
 from rag.stores import open_store
 from rag.stores.edge import EdgeStore
 from rag.stores.server import ServerStore

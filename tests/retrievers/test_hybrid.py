@@ -11,8 +11,8 @@ import pytest
 from rag import RAG, ChunkingConfig, ConfigError, RAGConfig, StoreConfig
 from rag.cli import run
 from rag.config import RetrievalConfig
+from rag.config_file import load_config
 from rag.encoders import TransformerEncoder
-from rag.settings_file import load_config
 from rag.stores.server import ServerStore
 from retrievers import DenseRetriever, HybridRetriever
 
@@ -44,7 +44,7 @@ def test_retrieval_settings_are_checked() -> None:
         RetrievalConfig(sparse_weight=-1.0)
 
 
-def test_settings_file_turns_hybrid_on(tmp_path: Path) -> None:
+def test_config_file_turns_hybrid_on(tmp_path: Path) -> None:
     path = tmp_path / "laterag.toml"
     path.write_text("[retrieval]\nhybrid = true\nsparse_weight = 2.5\n")
     config = load_config(path, env={})

@@ -10,7 +10,7 @@ import pytest
 from rag import RAG, ChunkingConfig, ConfigError, RAGConfig
 from rag.cli import run
 from rag.cli_options import CHUNKING, LLM, TOP_K, merged_config
-from rag.settings_file import load_config
+from rag.config_file import load_config
 
 FULL = """
 top_k = 7

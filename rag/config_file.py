@@ -1,4 +1,4 @@
-"""Settings from a ``laterag.toml`` file and ``LATERAG_*`` variables, read only at the edges.
+"""Configuration from a ``laterag.toml`` file and ``LATERAG_*`` variables, read only at the edges.
 
 Precedence, highest first: command-line flags (applied by the CLI), environment variables,
 the file, the defaults of ``RAGConfig``. Relative paths in a file are relative to its folder.
