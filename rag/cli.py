@@ -28,7 +28,7 @@ from rag.config import (
     StoreConfig,
 )
 from rag.errors import RagError
-from rag.types import SearchFilter
+from rag.types import SearchFilter, page_name
 
 app = typer.Typer(
     help="LateRAG: late-chunking retrieval-augmented generation over your documents.",
@@ -209,7 +209,7 @@ def ask(
         return
     typer.echo("\n")
     for citation in answer.citations:
-        pages = _pages(citation.page_span, ", pages ")
+        pages = _pages(citation.page_span, f", {page_name(citation.source)}s ")
         chars = f"chars {citation.char_span[0]}-{citation.char_span[1]}"
         typer.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
 
