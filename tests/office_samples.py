@@ -17,7 +17,7 @@ SLIDE_FACT = "The zebra launch is set for March"
 """On slide 3 of ``deck_bytes``, which has no title."""
 NOTES_FACT = "Mention the Berlin office"
 """The speaker notes of slide 1."""
-CELL_FACT = ("Region 17", "Tromsø", "4,812")
+CELL_FACT = ("Region 17", "Narvik", "4,812")
 """Row 18 of the ``Revenue`` sheet: region, city, units (columns Region | City | Units)."""
 MAIL_SUBJECT = "Kiln firing schedule"
 
