@@ -17,7 +17,7 @@ SLIDE_FACT = "The zebra launch is set for March"
 """On slide 3 of ``deck_bytes``, which has no title."""
 NOTES_FACT = "Mention the Berlin office"
 """The speaker notes of slide 1."""
-CELL_FACT = ("Region 17", "Narvik", "4,812")
+CELL_FACT = ("Region 17", "Hammerfest", "4,812")
 """Row 18 of the ``Revenue`` sheet: region, city, units (columns Region | City | Units)."""
 MAIL_SUBJECT = "Kiln firing schedule"
 
@@ -54,8 +54,10 @@ def workbook_bytes(rows: int = 40) -> bytes:
     sheet.append(["Region", "City", "Units"])
     cities = ["Oslo", "Bergen", "Narvik", "Tromsø", "Bodø"]
     for i in range(rows):
-        units = CELL_FACT[2] if f"Region {i}" == CELL_FACT[0] else f"{100 + 7 * i}"
-        sheet.append([f"Region {i}", cities[i % len(cities)], units])
+        if f"Region {i}" == CELL_FACT[0]:
+            sheet.append(list(CELL_FACT))
+        else:
+            sheet.append([f"Region {i}", cities[i % len(cities)], f"{100 + 7 * i}"])
     staff = book.create_sheet("Staff")
     staff.append(["Name", "Role"])
     staff.append(["Ada Lovelace", "Analyst"])
