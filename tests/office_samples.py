@@ -93,7 +93,9 @@ def mail_bytes(attachments: dict[str, bytes] | None = None) -> bytes:
     message.set_content("Hello Bob,\n\nThe kiln fires on Thursday at noon.\n\nAda\n")
     files = {"glaze.txt": b"Glaze recipes: celadon needs iron oxide.\n"}
     for name, content in (files if attachments is None else attachments).items():
-        message.add_attachment(content, maintype="application", subtype="octet-stream", filename=name)
+        message.add_attachment(
+            content, maintype="application", subtype="octet-stream", filename=name
+        )
     return message.as_bytes()
 
 

@@ -38,9 +38,7 @@ def speaker_notes(package: bytes) -> list[str]:
 
 def slides_document(path: Path, package: bytes, data: bytes, fmt: str) -> Document:
     """Return the document of a PPTX ``package``; ``data`` are the bytes of ``path`` itself."""
-    elements = partition(
-        path, package, "PPTX", "pptx", "partition_pptx", include_slide_notes=False
-    )
+    elements = partition(path, package, "PPTX", "pptx", "partition_pptx", include_slide_notes=False)
     notes = speaker_notes(package)
     by_slide = {
         number: list(group)

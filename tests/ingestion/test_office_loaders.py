@@ -130,8 +130,9 @@ def test_xlsx_sheets_are_pages_and_headings_and_rows_keep_their_header(tmp_path:
     for start, end in revenue:
         lines = doc.text[start:end].split("\n")
         rows = [line for line in lines if line not in ("", "Revenue")]
-        assert all(re.fullmatch(r"Region( \d+)? \| \w+ \| [\d,]+|Region \| City \| Units", r)
-                   for r in rows), rows  # whole rows only
+        assert all(
+            re.fullmatch(r"Region( \d+)? \| \w+ \| [\d,]+|Region \| City \| Units", r) for r in rows
+        ), rows  # whole rows only
         header_inside = "Region | City | Units" in rows
         assert doc.context((start, end)) == ("" if header_inside else "Region | City | Units")
     assert sum(doc.context(s) == "Region | City | Units" for s in revenue) >= 3
@@ -177,7 +178,9 @@ def test_eml_headers_are_metadata_and_text_and_attachments_are_linked(tmp_path: 
     meta = doc.metadata
     assert meta["subject"] == MAIL_SUBJECT and meta["from"] == "Ada Lovelace <ada@example.com>"
     assert meta["to"] == "bob@example.com" and meta["cc"] == "carol@example.com"
-    assert meta["date"] == "Tue, 02 Dec 2025 10:00:00 +0000" and meta["attachments"] == ["glaze.txt"]
+    assert meta["date"] == "Tue, 02 Dec 2025 10:00:00 +0000" and meta["attachments"] == [
+        "glaze.txt"
+    ]
     assert doc.text.startswith("From: Ada Lovelace <ada@example.com>\nTo: bob@example.com\n")
     assert f"Subject: {MAIL_SUBJECT}\n\nHello Bob," in doc.text
     assert doc.headings[0].title == MAIL_SUBJECT
