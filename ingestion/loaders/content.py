@@ -12,6 +12,9 @@ SNIFF_BYTES = 8192
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
+_VOWEL_SOUNDS = frozenset("AEFHILMNORSX")
+"""Initials read with a vowel sound (an ODT, an XLS, an MSG)."""
+
 _ZIPPED = frozenset({".docx", ".pptx", ".epub", ".odt"})
 """Zip packages; an encrypted one is an OLE container and fails at load, not here."""
 _COMPOUND = frozenset({".doc", ".ppt", ".xls", ".msg"})
@@ -28,18 +31,19 @@ def content_mismatch(name: str, head: bytes) -> str | None:
     """
     suffix = PurePath(name).suffix.lower()
     kind = suffix.lstrip(".").upper()
+    kind = f"an {kind}" if kind[:1] in _VOWEL_SOUNDS else f"a {kind}"
     if not head:
         return None  # an empty file gets the loader's own "empty file"
     if suffix == ".pdf":
         return None if b"%PDF-" in head[:1024] else "content is not a PDF (no %PDF- header)"
     if suffix in _ZIPPED:
-        return None if head.startswith(ZIP_MAGIC) else f"content is not a {kind} (not a zip)"
+        return None if head.startswith(ZIP_MAGIC) else f"content is not {kind} (not a zip)"
     if suffix == ".xlsx":
         fits = head.startswith((ZIP_MAGIC, OLE_MAGIC))
         return None if fits else "content is not an XLSX (not a zip)"
     if suffix in _COMPOUND:
         fits = head.startswith(OLE_MAGIC)
-        return None if fits else f"content is not a {kind} (not an OLE compound file)"
+        return None if fits else f"content is not {kind} (not an OLE compound file)"
     if suffix == ".rtf":
         return None if head.lstrip()[:5] == b"{\\rtf" else "content is not an RTF (no {\\rtf)"
     if b"\x00" in head[:SNIFF_BYTES] and not head.startswith(_UTF16_BOMS):

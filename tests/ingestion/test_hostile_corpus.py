@@ -1,4 +1,4 @@
-"""Bad input never crashes a batch: 56 hostile files and an attachment ingested beside the sample documents."""
+"""Bad input never crashes a batch: 56 hostile files and an attachment beside the samples."""
 
 from __future__ import annotations
 

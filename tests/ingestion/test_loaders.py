@@ -92,6 +92,18 @@ def test_every_loader_satisfies_the_protocol_and_extensions_are_complete() -> No
         ".htm",
         ".pdf",
         ".docx",
+        ".doc",
+        ".pptx",
+        ".ppt",
+        ".xlsx",
+        ".xls",
+        ".csv",
+        ".tsv",
+        ".eml",
+        ".msg",
+        ".epub",
+        ".odt",
+        ".rtf",
     }
 
 
