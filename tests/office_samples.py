@@ -22,8 +22,11 @@ CELL_FACT = ("Region 17", "Hammerfest", "4,812")
 MAIL_SUBJECT = "Kiln firing schedule"
 
 
-def deck_bytes() -> bytes:
-    """Three slides: a titled bullet slide with notes, a table slide, an untitled text slide."""
+def deck_bytes(extra_slides: int = 0) -> bytes:
+    """Three slides: a titled bullet slide with notes, a table slide, an untitled text slide.
+
+    ``extra_slides`` more titled slides of three bullet lines follow (for benchmarks).
+    """
     deck = pptx.Presentation()
     first = deck.slides.add_slide(deck.slide_layouts[1])
     first.shapes.title.text = "Quarterly results"
@@ -40,6 +43,13 @@ def deck_bytes() -> bytes:
     third = deck.slides.add_slide(deck.slide_layouts[6])
     box = third.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1))
     box.text_frame.text = SLIDE_FACT
+    for n in range(extra_slides):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = f"Topic {n}"
+        frame = slide.placeholders[1].text_frame
+        frame.text = f"Point one of topic {n} explains the plan"
+        frame.add_paragraph().text = "Point two lists the risks and who owns them"
+        frame.add_paragraph().text = "Point three says what happens next quarter"
     out = io.BytesIO()
     deck.save(out)
     return out.getvalue()
@@ -82,7 +92,15 @@ def csv_text() -> str:
     return 'city,"population, 2020"\nOslo,"709,037"\nBergen,"285,911"\n'
 
 
-def mail_bytes(attachments: dict[str, bytes] | None = None) -> bytes:
+def filler(paragraphs: int) -> list[str]:
+    """``paragraphs`` distinct sentences of plain prose, for sizing benchmark files."""
+    return [
+        f"Paragraph {n} describes step {n} of the field survey in plain words."
+        for n in range(paragraphs)
+    ]
+
+
+def mail_bytes(attachments: dict[str, bytes] | None = None, paragraphs: int = 0) -> bytes:
     """A plain-text mail with a subject, and by default one text attachment."""
     message = email.message.EmailMessage()
     message["From"] = "Ada Lovelace <ada@example.com>"
@@ -90,7 +108,8 @@ def mail_bytes(attachments: dict[str, bytes] | None = None) -> bytes:
     message["Cc"] = "carol@example.com"
     message["Subject"] = MAIL_SUBJECT
     message["Date"] = "Tue, 02 Dec 2025 10:00:00 +0000"
-    message.set_content("Hello Bob,\n\nThe kiln fires on Thursday at noon.\n\nAda\n")
+    body = ["Hello Bob,", "The kiln fires on Thursday at noon.", *filler(paragraphs), "Ada"]
+    message.set_content("\n\n".join(body) + "\n")
     files = {"glaze.txt": b"Glaze recipes: celadon needs iron oxide.\n"}
     for name, content in (files if attachments is None else attachments).items():
         message.add_attachment(
@@ -108,7 +127,7 @@ def _zip(entries: dict[str, str], mimetype: str) -> bytes:
     return out.getvalue()
 
 
-def epub_bytes() -> bytes:
+def epub_bytes(paragraphs: int = 0) -> bytes:
     """An EPUB 3 book of one chapter: two headings, a list and a table."""
     container = (
         '<?xml version="1.0"?><container version="1.0" '
@@ -134,7 +153,9 @@ def epub_bytes() -> bytes:
         '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>Owls'
         "</title></head><body><h1>Owls</h1><p>Barn owls hunt at dusk over open fields.</p>"
         "<ul><li>Tawny owl</li><li>Snowy owl</li></ul><h2>Diet</h2><table><tr><th>Prey</th>"
-        "<th>Share</th></tr><tr><td>Voles</td><td>60%</td></tr></table></body></html>"
+        "<th>Share</th></tr><tr><td>Voles</td><td>60%</td></tr></table>"
+        + "".join(f"<p>{p}</p>" for p in filler(paragraphs))
+        + "</body></html>"
     )
     entries = {
         "META-INF/container.xml": container,
@@ -153,7 +174,7 @@ _ODF = (
 )
 
 
-def odt_bytes() -> bytes:
+def odt_bytes(paragraphs: int = 0) -> bytes:
     """An OpenDocument text: a heading, a paragraph, a list and a table."""
     manifest = (
         '<?xml version="1.0"?><manifest:manifest '
@@ -181,10 +202,17 @@ def odt_bytes() -> bytes:
         "<text:list-item><text:p>Maidenhair</text:p></text:list-item>"
         "<text:list-item><text:p>Bracken</text:p></text:list-item></text:list>"
         '<table:table><table:table-column table:number-columns-repeated="2"/>'
-        f"{rows}</table:table></office:text></office:body></office:document-content>"
+        f"{rows}</table:table>"
+        + "".join(f"<text:p>{p}</text:p>" for p in filler(paragraphs))
+        + "</office:text></office:body></office:document-content>"
     )
     entries = {"META-INF/manifest.xml": manifest, "styles.xml": styles, "content.xml": content}
     return _zip(entries, "application/vnd.oasis.opendocument.text")
+
+
+def rtf_text(paragraphs: int = 0) -> str:
+    """``RTF_TEXT`` with ``paragraphs`` more paragraphs before its closing brace."""
+    return RTF_TEXT[:-1] + "".join(f"{{\\pard {p}\\par}}" for p in filler(paragraphs)) + "}"
 
 
 RTF_TEXT = (
