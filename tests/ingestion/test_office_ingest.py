@@ -22,6 +22,7 @@ from office_samples import (
 from ingestion.pipeline import IngestReport
 from rag import RAG, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
+from rag.serialize import chunk_json
 from rag.types import Citation
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -118,6 +119,8 @@ def test_chunks_keep_the_table_header_and_the_mail_link(
     chunks = [h.chunk for h in rag.search("anything", k=rag.store.count())]
     rows = [c for c in chunks if c.source.endswith("book.xlsx") and c.headings == ("Revenue",)]
     assert sum(c.context == "Region | City | Units" for c in rows) >= 1
+    under_header = next(c for c in rows if c.context)
+    assert chunk_json(under_header)["context"] == "Region | City | Units"  # CLI and API output
     for chunk in chunks:
         assert chunk.context == "" or not chunk.text.startswith(chunk.context)
     mail = next(c for c in chunks if c.source == str((folder / "mail.eml").resolve()))
