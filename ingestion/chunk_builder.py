@@ -210,12 +210,14 @@ class ChunkBuilder:
         token_spans: list[Span],
         matrix: np.ndarray | None,
     ) -> list[Chunk]:
-        meta = self.describe()
+        meta = {**self.describe(), "document": dict(doc.metadata)}
         texts = [doc.text[start:end] for start, end in char_spans]
+        contexts = [doc.context(span) for span in char_spans]
         vectors = matrix is not None
+        with_context = [f"{c}\n{t}" if c else t for c, t in zip(contexts, texts, strict=True)]
         sparse: list[Any] = [None] * len(texts)
         if vectors and self.sparse_encoder is not None:
-            sparse = list(self.sparse_encoder.embed_documents(texts))
+            sparse = list(self.sparse_encoder.embed_documents(with_context))
         return [
             Chunk(
                 doc_id=doc.id,
@@ -230,6 +232,7 @@ class ChunkBuilder:
                 vector=None if matrix is None else matrix[i],
                 metadata=meta,
                 sparse=sparse[i],
+                context=contexts[i],
             )
             for i, (start, end) in enumerate(char_spans)
         ]

@@ -221,20 +221,26 @@ class Ingestor:
         repeats: list[Path] = []  # a document already on its way in (a symlink to it, say)
 
         def to_build(paths: Iterable[Path]) -> Iterator[Document]:
-            for path, doc in prefetch(paths, load_document, errors=(LoaderError,)):
-                if isinstance(doc, Exception):
-                    emit(FileResult(str(path), "failed", error=str(doc)))
+            for path, loaded in prefetch(paths, load_document, errors=(LoaderError,)):
+                if isinstance(loaded, Exception):
+                    emit(FileResult(str(path), "failed", error=str(loaded)))
                     continue
-                if any(d.id == doc.id for d in building):
-                    repeats.append(path)
-                    continue
-                unchanged = self._unchanged(doc, self.manifest.get(doc.id), settings)
-                if unchanged:
-                    emit(FileResult(str(path), "unchanged", doc.id, unchanged))
-                    continue
-                waiting.append(path)
-                building.append(doc)
-                yield doc
+                for name, reason in loaded.failed:  # attachments that could not be read
+                    emit(FileResult(f"{path}#{name}", "failed", error=f"{path}#{name}: {reason}"))
+                for doc in (loaded, *loaded.attachments):
+                    where = path if doc is loaded else Path(f"{path}#{doc.metadata['name']}")
+                    if any(d.id == doc.id for d in building):
+                        if doc is loaded:
+                            repeats.append(path)
+                            break
+                        continue
+                    unchanged = self._unchanged(doc, self.manifest.get(doc.id), settings)
+                    if unchanged:
+                        emit(FileResult(str(where), "unchanged", doc.id, unchanged))
+                        continue
+                    waiting.append(where)
+                    building.append(doc)
+                    yield doc
 
         pending = list(files)
         while pending:  # each round leaves fewer repeats than it was given

@@ -24,7 +24,7 @@ from rag.cli_options import (
 )
 from rag.config import ChunkingConfig, RAGConfig
 from rag.errors import RagError
-from rag.types import SearchFilter
+from rag.types import SearchFilter, page_name
 
 
 @click.group(help="LateRAG: late-chunking retrieval-augmented generation over your documents.")
@@ -216,7 +216,7 @@ def ask(
         return
     click.echo("\n")
     for citation in answer.citations:
-        pages = _pages(citation.page_span, ", pages ")
+        pages = _pages(citation.page_span, f", {page_name(citation.source)}s ")
         chars = f"chars {citation.char_span[0]}-{citation.char_span[1]}"
         click.echo(f"[{citation.number}] {citation.source}{pages} ({chars})")
 

@@ -16,7 +16,7 @@ def _span(span: Span | None) -> list[int] | None:
 
 
 def chunk_json(chunk: Chunk, *, vector: bool = False) -> dict[str, Any]:
-    """A chunk: ids, spans (char/token half-open, pages 1-based inclusive), text."""
+    """A chunk: ids, spans (char/token half-open, pages 1-based inclusive), text, context."""
     out: dict[str, Any] = {
         "id": chunk.id,
         "doc_id": chunk.doc_id,
@@ -28,6 +28,8 @@ def chunk_json(chunk: Chunk, *, vector: bool = False) -> dict[str, Any]:
         "headings": list(chunk.headings),
         "text": chunk.text,
     }
+    if chunk.context:  # a table's header row over a chunk of its rows
+        out["context"] = chunk.context
     if vector:
         out["vector"] = None if chunk.vector is None else [float(x) for x in chunk.vector]
     return out

@@ -6,12 +6,22 @@ import bisect
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 
 Span = tuple[int, int]
 """A half-open ``[start, end)`` range of character or token offsets."""
+
+PAGE_NAMES = {".pptx": "slide", ".ppt": "slide", ".xlsx": "sheet", ".xls": "sheet"}
+"""What a "page" of a file is called when it is not a printed page."""
+
+
+def page_name(source: str) -> str:
+    """Return what a page of ``source`` is: ``slide``, ``sheet`` or ``page``."""
+    return PAGE_NAMES.get(PurePath(source).suffix.lower(), "page")
+
 
 ID_NAMESPACE = uuid.UUID("6f1c3a52-8a4e-4f3e-9d0c-5a1f6b2e7c90")
 
@@ -38,11 +48,26 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Context:
+    """Text a reader needs before any chunk that starts in ``[start, end)``: a table's header row.
+
+    ``span`` indexes the document's text; a chunk that already holds it gets no context.
+    """
+
+    start: int
+    end: int
+    span: Span
+
+
+@dataclass(frozen=True)
 class Document:
     """A loaded source file: its plain text plus the page and heading structure found in it.
 
     ``page_starts[i]`` is the character offset where page ``i + 1`` begins (empty when the
-    format has no pages). ``content_hash`` is the SHA-256 of the source bytes.
+    format has no pages; a slide or a sheet is a page). ``content_hash`` is the SHA-256 of the
+    source bytes. ``attachments`` are documents of their own found inside this one (a mail's
+    attached files), each linked to it by ``metadata["attached_to"]``; ``failed`` holds a
+    one-line reason for each attachment that could not be read.
     """
 
     id: str
@@ -52,6 +77,18 @@ class Document:
     page_starts: tuple[int, ...] = ()
     headings: tuple[Heading, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    contexts: tuple[Context, ...] = ()
+    attachments: tuple[Document, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def context(self, char_span: Span) -> str:
+        """Return the context text of the chunk at ``char_span`` ("" when it needs none)."""
+        start, end = char_span
+        for context in self.contexts:
+            if context.start <= start < context.end:
+                first, last = context.span
+                return "" if start <= first and last <= end else self.text[first:last]
+        return ""
 
     def page_span(self, char_span: Span) -> Span | None:
         """Return the 1-based inclusive page range covering ``char_span`` (None without pages)."""
@@ -88,7 +125,8 @@ class Chunk:
 
     ``char_span`` indexes ``Document.text``; ``token_span`` indexes the document's content
     tokens (special tokens excluded) and is None for chunks that were not late-chunked;
-    ``page_span`` is 1-based and inclusive.
+    ``page_span`` is 1-based and inclusive. ``context`` is text read before the chunk but
+    not part of it (``Document.context``: a table's header row over a chunk of its rows).
     """
 
     doc_id: str
@@ -103,6 +141,7 @@ class Chunk:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     metadata: Mapping[str, Any] = field(default_factory=dict)
     sparse: SparseVec | None = field(default=None, compare=False, repr=False)
+    context: str = ""
 
     @property
     def id(self) -> str:

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docx
+import openpyxl
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from msoffcrypto.format.ooxml import OOXMLFile
+from office_samples import deck_bytes, mail_bytes, workbook_bytes
 
 BIG_TEXT_BYTES = 50 * 1024 * 1024
 BOMB_BYTES = 300 * 1024 * 1024
@@ -152,6 +155,35 @@ def xxe_docx() -> bytes:
     return replace_part(docx_bytes(["x"]), "word/document.xml", xml)
 
 
+def million_cell_xlsx(path: Path) -> None:
+    """A workbook whose one sheet holds 1,000,000 numeric cells (50,000 rows of 20)."""
+    book = openpyxl.Workbook()
+    out = io.BytesIO()
+    book.save(out)
+    package = replace_part(out.getvalue(), "xl/worksheets/sheet1.xml", None)
+    row = "".join(f"<c><v>{c}</v></c>" for c in range(20)).encode()
+    with open(path, "wb") as target:
+        target.write(package)
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part,
+    ):
+        part.write(
+            b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns='
+            b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        )
+        for _ in range(50_000):
+            part.write(b"<row>" + row + b"</row>")
+        part.write(b"</sheetData></worksheet>")
+
+
+def encrypted_xlsx() -> bytes:
+    """A workbook saved with the password ``secret`` (an OLE container, as Excel writes it)."""
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(workbook_bytes())).encrypt("secret", out)
+    return out.getvalue()
+
+
 REMOTE_HTML = f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
  "http://{REMOTE_HOST}/DTD/xhtml1-strict.dtd">
 <html><head><title>Remote bits</title>
@@ -255,6 +287,32 @@ def make_corpus(folder: Path, good: Path) -> list[Hostile]:
         "not a readable DOCX",
     )
     add("xxe.docx", xxe_docx(), None, "quarantine notice")
+
+    # Office formats: random bytes, empty, locked and huge workbooks, a mail carrying a bomb.
+    add("noise.pptx", noise, "not a readable PPTX (not a zip package)")
+    add("text.pptx", "slides in plain text", "not a readable PPTX (not a zip package)")
+    add("truncated.pptx", deck_bytes()[:2000], "not a readable PPTX")
+    add("empty.xlsx", b"", "empty file")
+    empty_book = io.BytesIO()
+    openpyxl.Workbook().save(empty_book)
+    add("no-cells.xlsx", empty_book.getvalue(), "no text found (every sheet is empty)")
+    add("locked.xlsx", encrypted_xlsx(), "encrypted XLSX (password-protected)")
+    million_cell_xlsx(folder / "million.xlsx")
+    many = "too many cells (over 200,000; the limit is 200,000): split the sheet"
+    files.append(Hostile(folder / "million.xlsx", many))
+    add("noise.xls", noise, "not a readable XLS (not an OLE compound file)")
+    add("noise.epub", noise, "not a readable EPUB (not a zip package)")
+    add("noise.odt", noise, "not a readable ODT (not a zip package)")
+    add("noise.rtf", noise, "not a readable RTF (no {\\rtf header)")
+    add("noise.csv", noise, "binary data, not text")
+    add("noise.eml", noise, "binary data, not a mail")
+    add("noise.msg", noise, "not a readable MSG (not an OLE compound file)")
+    add("noise.doc", noise, "not a readable DOC (not an OLE compound file)")
+    add("noise.ppt", noise, "not a readable PPT (not an OLE compound file)")
+    bomb_bytes = (folder / "bomb.docx").read_bytes()
+    attached = {"bomb.docx": bomb_bytes, "bomb.zip": bomb_bytes}
+    mail = add("bomb-mail.eml", mail_bytes(attached), None, "kiln fires on Thursday")
+    files.append(Hostile(Path(f"{mail}#bomb.docx"), bomb))
 
     # File-system oddities.
     loop_a, loop_b = folder / "loop-a.txt", folder / "loop-b.txt"

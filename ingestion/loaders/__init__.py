@@ -8,8 +8,12 @@ from pathlib import Path
 from ingestion.loaders.content import SNIFF_BYTES, content_mismatch
 from ingestion.loaders.docx import DocxLoader
 from ingestion.loaders.html import HtmlLoader
+from ingestion.loaders.mail import MailLoader
 from ingestion.loaders.markdown import MarkdownLoader
+from ingestion.loaders.office import DocLoader, PandocLoader
 from ingestion.loaders.pdf import PdfLoader
+from ingestion.loaders.sheets import DelimitedLoader, XlsxLoader
+from ingestion.loaders.slides import PptLoader, PptxLoader
 from ingestion.loaders.text import TextLoader
 from rag.errors import LoaderError
 from rag.protocols import Loader
@@ -23,8 +27,15 @@ LOADERS: tuple[Loader, ...] = (
     HtmlLoader(),
     PdfLoader(),
     DocxLoader(),
+    DocLoader(),
+    PptxLoader(),
+    PptLoader(),
+    XlsxLoader(),
+    DelimitedLoader(),
+    PandocLoader(),
+    MailLoader(lambda path: load_document(path), lambda: SUPPORTED_EXTENSIONS),
 )
-"""One instance of every built-in loader."""
+"""One instance of every built-in loader; the office formats import unstructured on first use."""
 
 _BY_EXTENSION: dict[str, Loader] = {ext: loader for loader in LOADERS for ext in loader.extensions}
 
@@ -65,11 +76,18 @@ __all__ = [
     "LOADERS",
     "SNIFF_BYTES",
     "SUPPORTED_EXTENSIONS",
+    "DelimitedLoader",
+    "DocLoader",
     "DocxLoader",
     "HtmlLoader",
+    "MailLoader",
     "MarkdownLoader",
+    "PandocLoader",
     "PdfLoader",
+    "PptLoader",
+    "PptxLoader",
     "TextLoader",
+    "XlsxLoader",
     "content_mismatch",
     "load_document",
     "loader_for",

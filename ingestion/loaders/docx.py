@@ -14,15 +14,13 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
-from ingestion.loaders.common import MB, build_document, normalize_newlines, read_source
+from ingestion.loaders.common import build_document, normalize_newlines, read_source
+from ingestion.loaders.packages import check_unpacked_size
 from rag.errors import LoaderError
 from rag.types import Document, Heading
 
 BLOCK_SEPARATOR = "\n\n"
 """Put between two paragraphs or tables; table rows are one per line."""
-
-MAX_UNPACKED_BYTES = 256 * MB
-"""Most bytes a DOCX package may unpack to; more is refused unread (a zip bomb)."""
 
 _HEADING_STYLE = re.compile(r"Heading ([1-9])")
 _CORRUPT = (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, etree.LxmlError)
@@ -76,25 +74,6 @@ def docx_to_text(document: DocxDocument) -> tuple[str, list[Heading]]:
     return BLOCK_SEPARATOR.join(blocks), headings
 
 
-def check_unpacked_size(path: Path, data: bytes) -> None:
-    """Refuse a package whose parts unpack to more than ``MAX_UNPACKED_BYTES``.
-
-    The sizes come from the zip directory; ``zipfile`` never inflates a part past its
-    declared size, so a lying directory cannot get round the limit.
-    """
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            unpacked = sum(info.file_size for info in package.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        return  # python-docx reports it as not a readable DOCX
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise LoaderError(
-            str(path),
-            f"unpacks to {unpacked / MB:,.0f} MB, over the {MAX_UNPACKED_BYTES / MB:g} MB "
-            "limit (a zip bomb?)",
-        )
-
-
 class DocxLoader:
     """Loads ``.docx`` files (not the older binary ``.doc``); headers and footers are skipped."""
 
@@ -102,7 +81,10 @@ class DocxLoader:
 
     def load(self, path: Path) -> Document:
         """Read ``path`` into a document with its styled headings."""
-        data = read_source(path)
+        return self.parse(path, read_source(path))
+
+    def parse(self, path: Path, data: bytes) -> Document:
+        """Read the DOCX package ``data`` of ``path`` (also the output of a .doc conversion)."""
         check_unpacked_size(path, data)
         try:
             document = docx.Document(io.BytesIO(data))

@@ -120,6 +120,7 @@ class ExtractiveGenerator:
     def _pick(self, question: str, hits: Sequence[Hit]) -> list[_Pick]:
         """Return the chosen sentences, best first, within the sentence and character budget."""
         candidates: list[tuple[int, str]] = []
+        scored: list[str] = []  # what is compared with the question: a row under its header
         seen: set[str] = set()
         for number, hit in enumerate(hits[: self.max_hits], start=1):
             text = hit.chunk.text
@@ -128,10 +129,12 @@ class ExtractiveGenerator:
                 if sentence not in seen:
                     seen.add(sentence)
                     candidates.append((number, sentence))
+                    context = hit.chunk.context
+                    scored.append(f"{context}\n{sentence}" if context else sentence)
         if not candidates:
             return []
         query = self.embedder.embed([question], "query")[0]
-        vectors = self.embedder.embed([s for _, s in candidates], "document")
+        vectors = self.embedder.embed(scored, "document")
         scores = np.asarray(vectors, dtype=np.float64) @ np.asarray(query, dtype=np.float64)
         picks: list[_Pick] = []
         used = 0

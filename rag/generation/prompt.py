@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from rag.types import Hit
+from rag.types import Hit, page_name
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered passages in the <context> block of the "
@@ -49,7 +49,8 @@ def passage_header(number: int, hit: Hit) -> str:
     where = source_name(chunk.source)
     if chunk.page_span is not None:
         first, last = chunk.page_span
-        where += f", page {first}" if first == last else f", pages {first}-{last}"
+        name = page_name(chunk.source)
+        where += f", {name} {first}" if first == last else f", {name}s {first}-{last}"
     return f"[{number}] {where}:"
 
 
@@ -63,6 +64,8 @@ def format_context(hits: Sequence[Hit]) -> str:
     parts = [CONTEXT_OPEN]
     for number, hit in enumerate(hits, start=1):
         parts.append(passage_header(number, hit))
+        if hit.chunk.context:  # a table's header row above a chunk of its rows
+            parts.append(_neutralise(f"(columns: {hit.chunk.context.strip()})"))
         parts.append(_neutralise(hit.chunk.text.strip()))
         parts.append("")
     if len(parts) > 1:

@@ -142,6 +142,7 @@ def chunk_to_payload(chunk: Chunk) -> dict[str, Any]:
         "page_start": page[0] if page else None,
         "page_end": page[1] if page else None,
         "headings": list(chunk.headings),
+        "context": chunk.context,
         "meta": dict(chunk.metadata),
         **llama_index_keys(chunk),
     }
@@ -170,6 +171,7 @@ def payload_to_chunk(payload: Mapping[str, Any] | None) -> Chunk:
             page_span=_span(payload, "page_start", "page_end"),
             headings=tuple(payload.get("headings") or ()),
             metadata=dict(payload.get("meta") or {}),
+            context=str(payload.get("context") or ""),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise StoreError(f"stored point has no valid LateRAG payload (missing or bad {e})") from e

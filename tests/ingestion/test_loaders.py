@@ -26,8 +26,8 @@ from ingestion.loaders import (
     common,
     content_mismatch,
     load_document,
+    packages,
 )
-from ingestion.loaders import docx as docx_loader
 from ingestion.loaders import html as html_loader
 from ingestion.loaders.pdf import PAGE_SEPARATOR, join_pages
 from rag.errors import LoaderError, RagError
@@ -92,6 +92,18 @@ def test_every_loader_satisfies_the_protocol_and_extensions_are_complete() -> No
         ".htm",
         ".pdf",
         ".docx",
+        ".doc",
+        ".pptx",
+        ".ppt",
+        ".xlsx",
+        ".xls",
+        ".csv",
+        ".tsv",
+        ".eml",
+        ".msg",
+        ".epub",
+        ".odt",
+        ".rtf",
     }
 
 
@@ -448,7 +460,7 @@ def test_a_docx_that_unpacks_too_far_is_refused_before_unpacking(
     document.add_paragraph("all work and no play " * 100_000)  # 2 MB of XML, zipped small
     path = tmp_path / "report.docx"
     document.save(str(path))
-    monkeypatch.setattr(docx_loader, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(packages, "MAX_UNPACKED_BYTES", 1024 * 1024)
     opened: list[object] = []
     monkeypatch.setattr(docx, "Document", lambda *a: opened.append(a))
     reason = load_error(path).reason
