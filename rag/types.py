@@ -189,3 +189,22 @@ class WindowStates:
     head: np.ndarray
     body: np.ndarray
     tail: np.ndarray
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One source's row of a collection's ingest manifest, as a ``ManifestRows`` keeps it.
+
+    ``committed`` and ``pending`` are versions as JSON text (None: none); ``previous`` holds
+    the point ids the store had for the document when ``pending`` began.
+    """
+
+    doc_id: str
+    committed: str | None
+    pending: str | None
+    previous: tuple[str, ...] = ()
+
+    @property
+    def unfinished(self) -> bool:
+        """True when an interrupted ingest left a pending version or ids to delete."""
+        return self.pending is not None or bool(self.previous)
