@@ -528,6 +528,7 @@ def migrate_store(
     """Copy the embedded collection to a Qdrant server or cluster; re-run to resume."""
     from tqdm import tqdm
 
+    from ingestion.manifest import manifest_for
     from rag.errors import ConfigError
     from rag.migrate import migrate, server_target, state_path
     from rag.stores.edge import EdgeStore
@@ -545,6 +546,8 @@ def migrate_store(
     with (
         source,
         target,
+        manifest_for(source) as source_manifest,
+        manifest_for(target) as target_manifest,
         tqdm(unit="chunk", file=sys.stderr, desc="migrate") as bar,
     ):
 
@@ -559,6 +562,7 @@ def migrate_store(
             state_file=state_path(store),
             batch_size=batch_size,
             on_progress=progress,
+            manifests=(source_manifest, target_manifest),
         )
     summary = {
         "source": str(source.folder),
