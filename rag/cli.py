@@ -14,6 +14,7 @@ from rag.batch_output import Format
 from rag.cli_options import (
     CHUNKING,
     EVAL_STORE,
+    INGEST,
     LLM,
     MODEL,
     RERANK,
@@ -75,7 +76,7 @@ def _pages(span: tuple[int, int] | None, prefix: str) -> str:
     "files and remove the collection's documents still built the old way.",
 )
 @json_out
-@options(CHUNKING, MODEL, STORE)
+@options(CHUNKING, MODEL, STORE, INGEST)
 def ingest(
     paths: tuple[Path, ...],
     config: RAGConfig,
@@ -84,7 +85,11 @@ def ingest(
     reindex: bool,
     json_out: bool,
 ) -> None:
-    """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
+    """Load, late-chunk, embed and store documents; exits 1 if any file failed.
+
+    With --ray, loading, chunking and embedding run on a Ray cluster (write PATHs first, or
+    --ray=ADDRESS, as the address is optional).
+    """
     from tqdm import tqdm
 
     from ingestion.pipeline import collect_files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from collections.abc import Generator as Gen
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self, runtime_checkable
@@ -11,6 +11,7 @@ import numpy as np
 
 from rag.types import (
     Answer,
+    BuiltFile,
     Chunk,
     Document,
     DocumentInfo,
@@ -126,6 +127,25 @@ class ChunkVectorizer(Protocol):
 
     def run(self, units: Sequence[Unit]) -> None:
         """Embed the given units (of any plans made by this vectorizer) in shared batches."""
+        ...
+
+
+Admit = Callable[[Path, Document], bool]
+"""Says, in the ingesting process, whether a loaded document is to be chunked and embedded."""
+
+
+class IngestExecutor(Protocol):
+    """Loads files, then chunks and embeds the documents admitted: here, or on a cluster."""
+
+    def run(self, files: Sequence[Path], admit: Admit) -> Iterator[BuiltFile]:
+        """Yield one result per file that failed to load or was admitted, as each is done.
+
+        ``admit`` is called once per loaded document, in this process, before it is chunked.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the workers (and a cluster this executor started)."""
         ...
 
 

@@ -6,6 +6,7 @@ import bisect
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -208,3 +209,17 @@ class ManifestRow:
     def unfinished(self) -> bool:
         """True when an interrupted ingest left a pending version or ids to delete."""
         return self.pending is not None or bool(self.previous)
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    """What became of one file on its way to the store.
+
+    ``document`` is None when it could not be loaded (``error`` says why); otherwise
+    ``chunks`` are its embedded chunks (empty: no text), unless ``error`` stopped them.
+    """
+
+    path: Path
+    document: Document | None
+    chunks: tuple[Chunk, ...] = ()
+    error: Exception | None = None
