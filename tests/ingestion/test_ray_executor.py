@@ -20,6 +20,7 @@ from tiny_models import build_tiny_model
 from word_encoder import SlowWordEncoder
 
 from rag import RAG, Access, ChunkingConfig, EmbedderConfig, RAGConfig, StoreConfig
+from rag.cli import run
 from rag.config import IngestConfig
 from rag.errors import ConfigError
 
@@ -131,6 +132,24 @@ def test_a_ray_ingest_equals_a_local_one_and_keeps_the_manifests_guarantees(
     other = config("ray", RAY).model_copy(update={"chunking": ChunkingConfig(chunk_size=24)})
     with RAG(other) as refused, pytest.raises(ConfigError, match="chunk_size=16, not"):
         refused.ingest([corpus])
+
+
+def test_rag_ingest_ray_runs_on_the_cluster_with_one_progress_bar(
+    tmp_path: Path, ray_cluster: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = make_corpus(tmp_path / "corpus", count=3, words=100)
+    tiny = build_tiny_model(tmp_path / "tiny", "bert8k")
+    capsys.readouterr()  # what saving the tiny model printed
+    args = ["ingest", str(corpus), "--store", str(tmp_path / "store"), "--model", str(tiny)]
+    code = run([*args, "--chunk-size", "16", "--ray", "--ray-actors", "2"])
+    out, err = capsys.readouterr()
+    assert code == 1  # broken.pdf
+    assert "6 ingested, 0 updated, 0 unchanged, 1 failed" in out
+    assert "broken.pdf" in err
+    lines = err.replace("\r", "\n").splitlines()
+    bars = {line.split(":")[0].strip() for line in lines if "%|" in line}
+    assert bars == {"ingest"}  # one bar for the whole cluster, nothing from the workers
+    assert "7/7" in err
 
 
 def _kill_a_building_actor(stop: threading.Event, killed: list[int]) -> None:
