@@ -259,10 +259,15 @@ class RAG:
 
     @property
     def encoder(self) -> TokenEmbedder:
-        """The encoder: the configured model, else the collection's, else the bundled one."""
+        """The encoder: the configured model, else the collection's, else the bundled one.
+
+        With the Ray executor it runs on the CPU here; the model actors use the device.
+        """
         with self._lock:
             if self._encoder is None:
                 settings = self.config.embedder
+                if self.config.ingest.executor == "ray":  # the actors run it on the device
+                    settings = settings.model_copy(update={"device": "cpu"})
                 if settings.model is None:
                     recorded = self._collection_model()
                     if recorded:
