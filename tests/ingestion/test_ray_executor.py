@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -52,6 +54,13 @@ def ray_cluster() -> Iterator[Any]:
             yield ray
         finally:
             ray.shutdown()
+
+
+def test_ray_is_imported_only_when_the_ray_executor_runs() -> None:
+    modules = "rag.cli, rag.sdk, ingestion.executors.ray_cluster"
+    code = f"import sys, {modules}; print('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def make_corpus(folder: Path, count: int, words: int) -> Path:

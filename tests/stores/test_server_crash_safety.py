@@ -9,13 +9,13 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from killed_ingest import CHUNKING, Ingest, ingest_and_snapshot, make_corpus
+from killed_ingest import CHUNKING, Ingest, Snapshot, ingest_and_snapshot, make_corpus
 
-from ingestion.manifest import Manifest
+from ingestion.manifest import Entry, Manifest
 from rag import RAG, RAGConfig
 from rag.encoders import TransformerEncoder
 from rag.stores.server import ServerStore
@@ -39,57 +39,63 @@ def server_ingest(corpus: Path, folder: Path) -> Ingest:
     return Ingest([sys.executable, str(SCRIPT), str(corpus), str(folder), COLLECTION, size])
 
 
-def test_a_server_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
-    tmp_path: Path, encoder: TransformerEncoder
+@pytest.fixture(scope="module")
+def clean(
+    tmp_path_factory: pytest.TempPathFactory, encoder: TransformerEncoder
+) -> tuple[Path, Snapshot, list[Entry]]:
+    """The corpus, and what a clean server ingest of it leaves."""
+    corpus = make_corpus(tmp_path_factory.mktemp("server") / "corpus")
+    with opened(corpus.parent / "clean", encoder) as rag:
+        snapshot, entries = ingest_and_snapshot(rag, corpus)
+    assert len(entries) == 7 and len(snapshot[1]) > 50
+    return corpus, snapshot, entries
+
+
+DELAY = random.Random().uniform(0.0, 0.4)
+
+
+def _two_files_and_a_delay(ingest: Ingest) -> bool:
+    reached = ingest.wait_for("ingested", 2)
+    time.sleep(DELAY)
+    return reached
+
+
+KILL_AT: dict[str, Callable[[Ingest], bool]] = {
+    "after-the-first-file": lambda ingest: ingest.wait_for("ingested"),
+    "in-the-middle-of-the-manual": lambda ingest: ingest.wait_for("pending", contains="manual"),
+    "at-a-random-delay": _two_files_and_a_delay,
+}
+
+
+@pytest.mark.parametrize("when", list(KILL_AT))
+def test_a_server_ingest_killed_and_rerun_ends_like_a_clean_run(
+    tmp_path: Path,
+    encoder: TransformerEncoder,
+    clean: tuple[Path, Snapshot, list[Entry]],
+    when: str,
 ) -> None:
-    corpus = make_corpus(tmp_path / "corpus")
-    with opened(tmp_path / "clean", encoder) as rag:
-        clean, clean_entries = ingest_and_snapshot(rag, corpus)
-    assert len(clean_entries) == 7 and len(clean[1]) > 50
-    seed = random.randrange(1000)
-    delay = random.Random(seed).uniform(0.0, 0.4)
-
-    def after_first_file(ingest: Ingest) -> bool:
-        return ingest.wait_for("ingested")
-
-    def in_the_middle_of_the_manual(ingest: Ingest) -> bool:
-        return ingest.wait_for("pending", contains="manual.txt")
-
-    def at_a_random_delay(ingest: Ingest) -> bool:
-        ready = ingest.wait_for("ingested", 2)
-        time.sleep(delay)
-        return ready
-
-    kill_points: Sequence[Callable[[Ingest], bool]] = (
-        after_first_file,
-        in_the_middle_of_the_manual,
-        at_a_random_delay,
-    )
-    whole = {e.doc_id: sorted(e.chunk_ids) for e in clean_entries}
+    corpus, snapshot, entries = clean
     manual = document_id(str((corpus / "manual.txt").resolve()))
-    for when in kill_points:
-        for attempt in range(6):  # the manual's write is short: retry until a kill lands in it
-            folder = tmp_path / f"{when.__name__}-{attempt}"
-            ingest = server_ingest(corpus, folder)
-            try:
-                reached = when(ingest)
-                if reached and ingest.process.poll() is None:
-                    ingest.kill()
-            finally:
-                ingest.stop()
-            with ServerStore(path=folder, collection=COLLECTION) as left:  # as the kill left it
-                pending = [r.pending for r in Manifest(left.manifest_rows()).unfinished()]
-            caught = any(e is not None and e.path.endswith("manual.txt") for e in pending)
-            with opened(folder, encoder) as rag:  # opening recovers, before anything is read
-                for doc_id, ids in whole.items():
-                    assert sorted(rag.store.chunk_ids(doc_id)) in ([], ids), when.__name__
-                assert rag.manifest.unfinished() == []
-                if caught:
-                    assert rag.store.chunk_ids(manual) == []
-                again, entries = ingest_and_snapshot(rag, corpus)
-            assert again == clean, f"killed {when.__name__} (seed {seed})"
-            assert entries == clean_entries, f"killed {when.__name__} (seed {seed})"
-            if reached and (caught or when is not in_the_middle_of_the_manual):
-                break
-        else:
-            pytest.fail(f"six kills all missed {when.__name__}")
+    for attempt in range(6):  # the manual's write is short: retry until a kill lands in it
+        folder = tmp_path / str(attempt)
+        ingest = server_ingest(corpus, folder)
+        try:
+            reached = KILL_AT[when](ingest)
+            if reached and ingest.process.poll() is None:
+                ingest.kill()
+        finally:
+            ingest.stop()
+        with ServerStore(path=folder, collection=COLLECTION) as left:  # as the kill left it
+            pending = [r.pending for r in Manifest(left.manifest_rows()).unfinished()]
+        caught = any(e is not None and e.path.endswith("manual.txt") for e in pending)
+        with opened(folder, encoder) as rag:  # opening recovers, before anything is read
+            for entry in entries:  # every document whole or absent, none half visible
+                assert sorted(rag.store.chunk_ids(entry.doc_id)) in ([], sorted(entry.chunk_ids))
+            assert rag.manifest.unfinished() == []
+            if caught:
+                assert rag.store.chunk_ids(manual) == []
+            again = ingest_and_snapshot(rag, corpus)
+        assert again == (snapshot, entries), f"killed {when} (delay {DELAY:.2f} s)"
+        if reached and (caught or when != "in-the-middle-of-the-manual"):
+            return
+    pytest.fail(f"six kills all missed: {when}")
