@@ -107,7 +107,15 @@ class RayPool:
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False)
             self._started = True
-        count = self.actors or self._fit(ray.cluster_resources())
+        resources = ray.cluster_resources()
+        count = self.actors or self._fit(resources)
+        fits = self._fit(resources)
+        if count > fits:  # actors that cannot be placed would hold their batches for ever
+            unit = "GPU" if self.gpus else f"{self.cpus:g} CPU"
+            raise ConfigError(
+                f"the Ray cluster has room for {fits} model actor(s) of {unit}, not {count}: "
+                "lower --ray-actors or --ray-cpus, or add nodes"
+            )
         actor = ray.remote(EmbedActor).options(
             num_cpus=1 if self.gpus else self.cpus,
             num_gpus=1 if self.gpus else 0,

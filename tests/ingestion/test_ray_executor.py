@@ -161,6 +161,15 @@ def test_rag_ingest_ray_runs_on_the_cluster_with_one_progress_bar(
     assert "7/7" in err
 
 
+def test_more_actors_than_the_cluster_can_place_are_refused(ray_cluster: Any) -> None:
+    from ingestion.executors.ray_cluster import RayPool
+
+    pool = RayPool(SlowWordEncoder, actors=3, cpus=1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="room for 2 model actor"):
+        pool.start()
+    assert pool.handles == []
+
+
 def _kill_a_building_actor(stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first Ray worker seen embedding a batch (its title says so)."""
     while not stop.is_set() and not killed:
