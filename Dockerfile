@@ -1,4 +1,5 @@
-# The LateRAG app image: the `rag` command, the HTTP API and the Streamlit chat app.
+# The LateRAG app image: the `rag` command, the HTTP API, the Streamlit chat app, and Ray
+# for the nodes of docker-compose.yml's `ray` profile.
 # docker-compose.yml builds it as laterag:0.1.0; on its own: docker build -t laterag:0.1.0 .
 FROM python:3.11.13-slim-bookworm
 
@@ -16,7 +17,7 @@ COPY rag ./rag
 COPY ingestion ./ingestion
 COPY retrievers ./retrievers
 COPY ui ./ui
-RUN pip install . \
+RUN pip install ".[ray]" \
     && useradd --create-home --uid 1000 laterag \
     && mkdir -p /data \
     && chown laterag:laterag /data

@@ -69,6 +69,7 @@ class ChunkBuilder:
         self.settings = settings
         self.access = list(access) if access else None
         self.sparse_encoder = sparse_encoder
+        self._cache = cache
         self._tokenizer = _MemoTokenizer(encoder)
         self._chunker = make_chunker(settings.chunker, self._tokenizer, settings.chunk_size)
         self._late: LateVectorizer | None = None
@@ -86,6 +87,14 @@ class ChunkBuilder:
                 self._vectorizer = MixedVectorizer(
                     late, NaiveVectorizer(encoder), settings.late_weight
                 )
+
+    def with_access(self, access: list[str] | None) -> ChunkBuilder:
+        """The same builder (same encoder, settings, cache) tagging chunks with ``access``."""
+        if (list(access) if access else None) == self.access:
+            return self
+        return ChunkBuilder(
+            self.encoder, self.settings, self.sparse_encoder, access=access, cache=self._cache
+        )
 
     def check(self) -> None:
         """Refuse settings the model cannot honour without truncating."""

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ingestion.chunk_builder import ChunkBuilder
-from ingestion.loaders import SUPPORTED_EXTENSIONS, load_document
+from ingestion.executors import LocalExecutor
+from ingestion.loaders import SUPPORTED_EXTENSIONS
 from ingestion.manifest import Entry, Manifest, Record, manifest_for
-from ingestion.prefetch import prefetch
-from rag.errors import ConfigError, EmbeddingError, LoaderError
-from rag.protocols import VectorStore
-from rag.types import Chunk, Document, SearchFilter
+from rag.errors import ConfigError
+from rag.protocols import IngestExecutor, VectorStore
+from rag.types import ATTACHED_TO, BuiltFile, Document, SearchFilter
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +122,8 @@ class Ingestor:
     written and as committed after, and only then are the old version's chunks deleted.
     With ``reindex``, the model and chunking settings may differ from the collection's: the
     given files are re-chunked and documents still built with the old settings are removed.
+    The ``executor`` (default: this process) loads, chunks and embeds; it must build as
+    ``builder`` would, which this process keeps for the settings and the checks.
     """
 
     def __init__(
@@ -132,11 +133,13 @@ class Ingestor:
         manifest: Manifest | None = None,
         *,
         reindex: bool = False,
+        executor: IngestExecutor | None = None,
     ) -> None:
         self.builder = builder
         self.store = store
         self.manifest = manifest if manifest is not None else manifest_for(store)
         self.reindex = reindex
+        self.executor = executor if executor is not None else LocalExecutor(builder)
         self._prepared = False
 
     def _stored_settings(self) -> dict[str, Any] | None:
@@ -211,54 +214,41 @@ class Ingestor:
     def _ingest_files(self, files: Sequence[Path], emit: Callable[[FileResult], None]) -> None:
         """Ingest ``files``; ``emit`` gets one result per file, in the order each ends.
 
-        The next files load in a background thread while the model embeds earlier ones, and
-        documents share forward passes.
+        The executor loads, chunks and embeds; this process decides what is built (not
+        unchanged, not already on its way) and writes it through the manifest.
         """
         self._prepare()
         settings = _plain(self.builder.describe())
-        waiting: deque[Path] = deque()
-        building: deque[Document] = deque()
+        on_the_way: set[str] = set()
         repeats: list[Path] = []  # a document already on its way in (a symlink to it, say)
 
-        def to_build(paths: Iterable[Path]) -> Iterator[Document]:
-            for path, loaded in prefetch(paths, load_document, errors=(LoaderError,)):
-                if isinstance(loaded, Exception):
-                    emit(FileResult(str(path), "failed", error=str(loaded)))
-                    continue
-                for name, reason in loaded.failed:  # attachments that could not be read
-                    emit(FileResult(f"{path}#{name}", "failed", error=f"{path}#{name}: {reason}"))
-                for doc in (loaded, *loaded.attachments):
-                    where = path if doc is loaded else Path(f"{path}#{doc.metadata['name']}")
-                    if any(d.id == doc.id for d in building):
-                        if doc is loaded:
-                            repeats.append(path)
-                            break
-                        continue
-                    unchanged = self._unchanged(doc, self.manifest.get(doc.id), settings)
-                    if unchanged:
-                        emit(FileResult(str(where), "unchanged", doc.id, unchanged))
-                        continue
-                    waiting.append(where)
-                    building.append(doc)
-                    yield doc
+        def admit(path: Path, doc: Document) -> bool:
+            if doc.id in on_the_way:
+                if ATTACHED_TO not in doc.metadata:  # an attachment comes again with its file
+                    repeats.append(path)
+                return False
+            unchanged = self._unchanged(doc, self.manifest.get(doc.id), settings)
+            if unchanged:
+                emit(FileResult(str(path), "unchanged", doc.id, unchanged))
+                return False
+            on_the_way.add(doc.id)
+            return True
 
         pending = list(files)
         while pending:  # each round leaves fewer repeats than it was given
-            for doc, built in self.builder.build_many(to_build(pending)):
-                building.popleft()
-                emit(self._store_built(waiting.popleft(), doc, built, settings))
+            for built in self.executor.run(pending, admit):
+                if built.document is None:
+                    emit(FileResult(str(built.path), "failed", error=str(built.error)))
+                    continue
+                on_the_way.discard(built.document.id)
+                emit(self._store_built(built.document, built, settings))
             pending, repeats = repeats, []
 
-    def _store_built(
-        self,
-        path: Path,
-        doc: Document,
-        built: list[Chunk] | EmbeddingError,
-        settings: dict[str, Any],
-    ) -> FileResult:
+    def _store_built(self, doc: Document, file: BuiltFile, settings: dict[str, Any]) -> FileResult:
         """Store one embedded document as its new version."""
-        if isinstance(built, EmbeddingError):
-            return FileResult(str(path), "failed", doc.id, error=f"{path}: {built}")
+        path, built = file.path, list(file.chunks)
+        if file.error is not None:
+            return FileResult(str(path), "failed", doc.id, error=f"{path}: {file.error}")
         if not built:
             return FileResult(str(path), "failed", doc.id, error=f"{path}: no text to index")
         self.store.create_collection(self.builder.encoder.dim)

@@ -14,6 +14,7 @@ from rag.batch_output import Format
 from rag.cli_options import (
     CHUNKING,
     EVAL_STORE,
+    INGEST,
     LLM,
     MODEL,
     RERANK,
@@ -75,7 +76,7 @@ def _pages(span: tuple[int, int] | None, prefix: str) -> str:
     "files and remove the collection's documents still built the old way.",
 )
 @json_out
-@options(CHUNKING, MODEL, STORE)
+@options(CHUNKING, MODEL, STORE, INGEST)
 def ingest(
     paths: tuple[Path, ...],
     config: RAGConfig,
@@ -84,7 +85,11 @@ def ingest(
     reindex: bool,
     json_out: bool,
 ) -> None:
-    """Load, late-chunk, embed and store documents; exits 1 if any file failed."""
+    """Load, late-chunk, embed and store documents; exits 1 if any file failed.
+
+    With --ray, loading, chunking and embedding run on a Ray cluster (write PATHs first, or
+    --ray=ADDRESS, as the address is optional).
+    """
     from tqdm import tqdm
 
     from ingestion.pipeline import collect_files
@@ -528,6 +533,7 @@ def migrate_store(
     """Copy the embedded collection to a Qdrant server or cluster; re-run to resume."""
     from tqdm import tqdm
 
+    from ingestion.manifest import manifest_for
     from rag.errors import ConfigError
     from rag.migrate import migrate, server_target, state_path
     from rag.stores.edge import EdgeStore
@@ -545,6 +551,8 @@ def migrate_store(
     with (
         source,
         target,
+        manifest_for(source) as source_manifest,
+        manifest_for(target) as target_manifest,
         tqdm(unit="chunk", file=sys.stderr, desc="migrate") as bar,
     ):
 
@@ -559,6 +567,7 @@ def migrate_store(
             state_file=state_path(store),
             batch_size=batch_size,
             on_progress=progress,
+            manifests=(source_manifest, target_manifest),
         )
     summary = {
         "source": str(source.folder),

@@ -20,7 +20,7 @@ import click
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from rag.config import SECTIONS, RAGConfig, field_extra, problems
+from rag.config import SECTIONS, RAGConfig, field_extra, field_implies, problems
 from rag.config_file import load_config
 from rag.errors import ConfigError
 
@@ -101,6 +101,7 @@ RETRIEVAL = group(
     "rounds",
 )
 RERANK = group("rerank", "kind", "model", "candidates")
+INGEST = group("ingest", "ray_address", "ray_cpus", "ray_actors")
 TOP_K = group("top_k")
 EVAL_STORE = group("store", "quantization", "hnsw_ef")
 """The store flags of ``rag eval``, whose collection is its own."""
@@ -145,6 +146,17 @@ def _option(grp: OptionGroup, name: str) -> click.Option:
     help_text = _help(info, _default(grp, name))
     if _plain(info.annotation) is bool:
         return click.Option([*flags, grp.param(name)], is_flag=True, default=None, help=help_text)
+    bare = field_extra(info, "bare")
+    if bare is not None:  # --flag alone means ``bare``; --flag=VALUE gives a value
+        return click.Option(
+            [*flags, grp.param(name)],
+            type=str,
+            is_flag=False,
+            flag_value=bare,
+            default=None,
+            metavar="[VALUE]",
+            help=help_text,
+        )
     return click.Option(
         [*flags, grp.param(name)], type=_click_type(info.annotation), default=None, help=help_text
     )
@@ -172,6 +184,7 @@ def merged_config(base: RAGConfig, groups: tuple[OptionGroup, ...], given: dict[
             for part in key[:-1]:
                 target = target[part]
             target[key[-1]] = value
+            target.update(field_implies(grp.info(name)))
             labels[key] = grp.flags(name)[-1]
     try:
         return RAGConfig.model_validate(data)

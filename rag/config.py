@@ -32,6 +32,7 @@ Quantization = Literal["none", "scalar", "binary"]
 Fusion = Literal["rrf", "dbsf"]
 QueryMode = Literal["plain", "multi-query", "hyde", "iterative"]
 RerankKind = Literal["none", "cross-encoder", "embedding", "llm"]
+Executor = Literal["local", "ray"]
 
 RRF_K = 60
 """The damping constant of reciprocal rank fusion, in the store's hybrid search and query modes."""
@@ -48,6 +49,8 @@ def setting(
     *,
     flag: str | None = None,
     env: str | None = None,
+    bare: str | None = None,
+    implies: dict[str, str] | None = None,
     **constraints: Any,
 ) -> Any:
     """A settings field: its default, its help, and the command-line flag and variable that set it.
@@ -55,16 +58,26 @@ def setting(
     ``flag`` is the option's spelling (space-separated for aliases, ``--a/--no-a`` for a
     switch); without one a field is not a command-line option of its own name only, see
     ``rag.cli_options``. ``env`` is the environment variable the settings layer reads for it.
+    ``bare`` lets the flag be given without a value, meaning that one; ``implies`` names
+    other settings of the same section that giving the flag also sets.
     """
-    extra: dict[str, Any] = {key: value for key, value in (("flag", flag), ("env", env)) if value}
+    pairs = (("flag", flag), ("env", env), ("bare", bare), ("implies", implies))
+    extra: dict[str, Any] = {key: value for key, value in pairs if value is not None}
     return Field(default, description=description, json_schema_extra=extra or None, **constraints)
 
 
 def field_extra(info: FieldInfo, key: str) -> str | None:
-    """The ``flag`` or ``env`` a ``setting`` was given, or None."""
+    """The ``flag``, ``env`` or ``bare`` a ``setting`` was given, or None."""
     extra = info.json_schema_extra
     value = extra.get(key) if isinstance(extra, dict) else None
     return value if isinstance(value, str) else None
+
+
+def field_implies(info: FieldInfo) -> dict[str, str]:
+    """The other settings a ``setting``'s flag also sets, when given."""
+    extra = info.json_schema_extra
+    value = extra.get("implies") if isinstance(extra, dict) else None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def problems(
@@ -305,6 +318,36 @@ class RetrievalConfig(_Config):
         return self
 
 
+class IngestConfig(_Config):
+    """Where files are loaded, chunked and embedded: in this process, or on a Ray cluster."""
+
+    executor: Executor = setting(
+        "local",
+        "Load, chunk and embed in this process (local) or on a Ray cluster (ray; needs "
+        "laterag[ray]); the store is written from this process either way.",
+    )
+    ray_address: str | None = setting(
+        None,
+        "Run on a Ray cluster: HOST:PORT of its head, or auto for the one this machine is in "
+        "(bare --ray: $RAY_ADDRESS, else a cluster started here, else a new local one).",
+        flag="--ray",
+        bare="",
+        implies={"executor": "ray"},
+    )
+    ray_cpus: float = setting(
+        1.0,
+        "CPUs each model actor holds on a Ray cluster without GPUs: one actor per N CPUs, "
+        "each running the model on N threads.",
+        gt=0,
+    )
+    ray_actors: int | None = setting(
+        None,
+        "Model actors on the Ray cluster (default: one per GPU with --device cuda, else one "
+        "per --ray-cpus CPUs).",
+        ge=1,
+    )
+
+
 class RAGConfig(_Config):
     """Everything a ``RAG`` needs."""
 
@@ -314,6 +357,7 @@ class RAGConfig(_Config):
     llm: LLMConfig = LLMConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     rerank: RerankConfig = RerankConfig()
+    ingest: IngestConfig = IngestConfig()
     top_k: int = setting(5, "How many chunks to retrieve.", flag="-k --top-k", ge=1, le=1000)
 
 

@@ -19,6 +19,10 @@ class LoaderError(RagError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[LoaderError], tuple[str, str]]:
+        """Pickle by path and reason (it travels back from a Ray worker)."""
+        return (type(self), (self.path, self.reason))
+
 
 class EmbeddingError(RagError):
     """A model could not be loaded or could not embed the given text."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ingestion.manifest import Manifest
 from rag.config import StoreConfig
 from rag.errors import StoreError
 from rag.stores.edge import EdgeStore
@@ -114,15 +115,20 @@ def migrate(
     state_file: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: Callable[[int, int], None] | None = None,
+    manifests: tuple[Manifest, Manifest] | None = None,
 ) -> MigrateReport:
     """Copy every chunk of the open ``source`` into the open ``target`` and check the counts.
 
     ``target_name`` identifies the target in ``state_file`` (a URL and collection, never a
     key); with a ``state_file`` an interrupted copy to the same target resumes where it
-    stopped. ``on_progress(done, total)`` follows the copy. Raises ``StoreError`` when the
-    source is empty or the counts differ at the end.
+    stopped. ``on_progress(done, total)`` follows the copy. ``manifests`` (the source's and
+    the target's): the source's interrupted ingest is finished first, and its rows and
+    settings are written to the target's once the chunks are all there. Raises
+    ``StoreError`` when the source is empty or the counts differ at the end.
     """
     started = time.perf_counter()
+    if manifests is not None:
+        manifests[0].recover(source)
     total = source.count()
     if total == 0:
         raise StoreError(
@@ -161,6 +167,8 @@ def migrate(
             f"holds {total}: {hint}",
             collection=source.collection,
         )
+    if manifests is not None:
+        manifests[0].copy_to(manifests[1])
     return MigrateReport(
         copied=done - resumed,
         resumed=resumed,

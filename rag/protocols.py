@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from collections.abc import Generator as Gen
 from pathlib import Path
-from typing import Literal, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from rag.types import (
     Answer,
+    BuiltFile,
     Chunk,
     Document,
     DocumentInfo,
     Hit,
+    ManifestRow,
     SearchFilter,
     Span,
     SparseVec,
@@ -128,6 +130,25 @@ class ChunkVectorizer(Protocol):
         ...
 
 
+Admit = Callable[[Path, Document], bool]
+"""Says, in the ingesting process, whether a loaded document is to be chunked and embedded."""
+
+
+class IngestExecutor(Protocol):
+    """Loads files, then chunks and embeds the documents admitted: here, or on a cluster."""
+
+    def run(self, files: Sequence[Path], admit: Admit) -> Iterator[BuiltFile]:
+        """Yield one result per file that failed to load or was admitted, as each is done.
+
+        ``admit`` is called once per loaded document, in this process, before it is chunked.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the workers (and a cluster this executor started)."""
+        ...
+
+
 @runtime_checkable
 class SparseEncoder(Protocol):
     """Turns texts into sparse term-weight vectors for lexical matching."""
@@ -222,6 +243,57 @@ class VectorStore(Protocol):
 
     def count(self, search_filter: SearchFilter | None = None) -> int:
         """Return how many chunks match."""
+        ...
+
+
+@runtime_checkable
+class ManifestRows(Protocol):
+    """Where a collection's ingest manifest keeps its rows; each write is atomic on its own.
+
+    ``Manifest`` (``ingestion.manifest``) builds the crash-safe ingest on it: every step of a
+    document's swap is one ``put_source`` or ``drop_source``, so a process killed at any
+    moment leaves either the old row or the new one.
+    """
+
+    def source(self, doc_id: str) -> ManifestRow | None:
+        """The row of one document, or None."""
+        ...
+
+    def sources(self, *, unfinished: bool = False) -> list[ManifestRow]:
+        """Every row (only those an interrupted ingest left, with ``unfinished``)."""
+        ...
+
+    def put_source(self, row: ManifestRow) -> None:
+        """Write one row in place of the document's old one, atomically."""
+        ...
+
+    def put_sources(self, rows: Sequence[ManifestRow]) -> None:
+        """Write many rows (each atomically), as when a collection is copied."""
+        ...
+
+    def drop_source(self, doc_id: str) -> None:
+        """Remove a document's row, atomically; a missing row is ignored."""
+        ...
+
+    def value(self, key: str) -> Any:
+        """A collection-wide value (``settings``, ``reindexing``) read back from JSON, or None."""
+        ...
+
+    def set_value(self, key: str, value: Any) -> None:
+        """Record a collection-wide, JSON-serialisable value."""
+        ...
+
+    def close(self) -> None:
+        """Release what the rows hold open (they reopen on next use)."""
+        ...
+
+
+@runtime_checkable
+class KeepsManifest(Protocol):
+    """A store that keeps its collection's manifest itself (a Qdrant server collection)."""
+
+    def manifest_rows(self) -> ManifestRows:
+        """The rows of the collection's manifest, kept beside it in the same store."""
         ...
 
 

@@ -8,6 +8,7 @@ the store and the model, so a ``RAG`` may be shared between threads and tasks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,11 +18,12 @@ import numpy as np
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.embedding.window_cache import WindowCache
+from ingestion.executors.ray_cluster import RayExecutor, RayPool
 from ingestion.loaders import load_document
 from ingestion.manifest import Manifest, manifest_for
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.access import Access, Principal, scoped, visible
-from rag.config import RAGConfig
+from rag.config import ChunkingConfig, EmbedderConfig, RAGConfig
 from rag.config_file import load_config
 from rag.encoders import TransformerEncoder
 from rag.encoders.sparse import Bm25Encoder
@@ -32,6 +34,7 @@ from rag.protocols import (
     ChatModel,
     Generator,
     HasVectorSize,
+    IngestExecutor,
     Optimizable,
     Progress,
     Reranker,
@@ -166,6 +169,18 @@ class _LockedRetriever:
             return self._retriever.retrieve(query, k, search_filter)
 
 
+def actor_builder(embedder: EmbedderConfig, chunking: ChunkingConfig, dims: int) -> ChunkBuilder:
+    """The chunk builder of a Ray model actor: its own encoder (cut to ``dims``), BM25, cache."""
+    encoder = fit_dims(TransformerEncoder(embedder).load(), dims, None)
+    cache = WindowCache.for_config(embedder)
+    return ChunkBuilder(encoder, chunking, Bm25Encoder(), cache=cache)
+
+
+def given_builder(encoder: TokenEmbedder, chunking: ChunkingConfig) -> ChunkBuilder:
+    """The chunk builder of a Ray model actor around an encoder given to ``RAG`` (pickled)."""
+    return ChunkBuilder(encoder, chunking, Bm25Encoder())
+
+
 class RAG:
     """Late-chunking RAG over one collection; heavy parts load on first use.
 
@@ -183,6 +198,8 @@ class RAG:
     ) -> None:
         self.config = config or RAGConfig()
         self._encoder = encoder
+        self._encoder_given = encoder is not None
+        self._ray_pool: RayPool | None = None
         self._encoder_sized = False
         self._store = store
         self._store_opened = False
@@ -213,6 +230,9 @@ class RAG:
             if self._manifest is not None:
                 self._manifest.close()
                 self._manifest = None
+            if self._ray_pool is not None:
+                self._ray_pool.close()
+                self._ray_pool = None
 
     @property
     def store(self) -> VectorStore:
@@ -239,10 +259,15 @@ class RAG:
 
     @property
     def encoder(self) -> TokenEmbedder:
-        """The encoder: the configured model, else the collection's, else the bundled one."""
+        """The encoder: the configured model, else the collection's, else the bundled one.
+
+        With the Ray executor it runs on the CPU here; the model actors use the device.
+        """
         with self._lock:
             if self._encoder is None:
                 settings = self.config.embedder
+                if self.config.ingest.executor == "ray":  # the actors run it on the device
+                    settings = settings.model_copy(update={"device": "cpu"})
                 if settings.model is None:
                     recorded = self._collection_model()
                     if recorded:
@@ -356,6 +381,33 @@ class RAG:
             self.encoder, self.config.chunking, Bm25Encoder(), access=tags, cache=cache
         )
 
+    def _executor(self, access: Access | None) -> IngestExecutor | None:
+        """The Ray executor when ``[ingest] executor = "ray"``, else None (this process)."""
+        settings = self.config.ingest
+        if settings.executor == "local":
+            return None
+        if self._ray_pool is None:
+            encoder = self.encoder
+            factory: Any
+            if self._encoder_given:
+                factory = functools.partial(given_builder, encoder, self.config.chunking)
+            else:
+                threads = self.config.embedder.threads or max(1, int(settings.ray_cpus))
+                embedder = self.config.embedder.model_copy(
+                    update={"model": encoder.name, "threads": threads}
+                )
+                factory = functools.partial(
+                    actor_builder, embedder, self.config.chunking, encoder.dim
+                )
+            self._ray_pool = RayPool(
+                factory,
+                address=settings.ray_address,
+                actors=settings.ray_actors,
+                cpus=settings.ray_cpus,
+                gpus=self.config.embedder.device.startswith("cuda"),
+            )
+        return RayExecutor(self._ray_pool, access.tags() if access is not None else None)
+
     def ingest(
         self,
         paths: Sequence[str | Path],
@@ -372,9 +424,17 @@ class RAG:
         the collection's raise ``ConfigError`` unless ``reindex``: then the files are
         re-chunked and the collection's documents still built the old way are removed.
         Then the search index is built if the collection outgrew a full scan (``optimize``).
+        With ``[ingest] executor = "ray"``, loading, chunking and embedding run on a Ray
+        cluster and this process writes the store, through the same manifest.
         """
         with self._lock:
-            ingestor = Ingestor(self._builder(access), self.store, self.manifest, reindex=reindex)
+            ingestor = Ingestor(
+                self._builder(access),
+                self.store,
+                self.manifest,
+                reindex=reindex,
+                executor=self._executor(access),
+            )
             report = ingestor.ingest(paths, on_result)
             self.optimize(on_status)
             return report

@@ -6,7 +6,7 @@ import bisect
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,10 @@ class Context:
     start: int
     end: int
     span: Span
+
+
+ATTACHED_TO = "attached_to"
+"""The metadata key linking an attachment's document to the document it came in."""
 
 
 @dataclass(frozen=True)
@@ -228,3 +232,36 @@ class WindowStates:
     head: np.ndarray
     body: np.ndarray
     tail: np.ndarray
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One source's row of a collection's ingest manifest, as a ``ManifestRows`` keeps it.
+
+    ``committed`` and ``pending`` are versions as JSON text (None: none); ``previous`` holds
+    the point ids the store had for the document when ``pending`` began.
+    """
+
+    doc_id: str
+    committed: str | None
+    pending: str | None
+    previous: tuple[str, ...] = ()
+
+    @property
+    def unfinished(self) -> bool:
+        """True when an interrupted ingest left a pending version or ids to delete."""
+        return self.pending is not None or bool(self.previous)
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    """What became of one file on its way to the store.
+
+    ``document`` is None when it could not be loaded (``error`` says why); otherwise
+    ``chunks`` are its embedded chunks (empty: no text), unless ``error`` stopped them.
+    """
+
+    path: Path
+    document: Document | None
+    chunks: tuple[Chunk, ...] = ()
+    error: Exception | None = None

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
 NODES = ("qdrant-0", "qdrant-1", "qdrant-2")
 APPS = ("api", "ui")
+RAY = ("ray-head", "ray-worker")
 EXACT_TAG = re.compile(r"^v?\d+\.\d+\.\d+$")
 
 
@@ -93,6 +94,8 @@ def test_every_node_and_the_app_data_keep_a_named_volume(spec: dict[str, Any]) -
     mounts = {}
     for name, service in services(spec).items():
         for volume in service.get("volumes", []):
+            if name in RAY and volume.endswith(":/docs:ro"):  # the user's documents
+                continue
             source, target = volume.split(":")[:2]
             assert source in declared, f"{name}: {source} is not a named volume"
             mounts.setdefault(source, set()).add(name)
@@ -129,7 +132,8 @@ def test_the_environment_names_are_ones_laterag_reads(spec: dict[str, Any]) -> N
 
     known = set(ENV_VARS) | {"LATERAG_API_TOKEN", "HF_HOME"}
     known |= {v for k, v in vars(settings).items() if k.startswith("ENV_")}
-    for name in APPS:
+    known |= {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED"}  # Ray's own
+    for name in APPS + RAY:
         unknown = set(services(spec)[name]["environment"]) - known
         assert not unknown, f"{name}: {unknown}"
 
@@ -158,6 +162,32 @@ def test_the_llm_is_optional_behind_a_profile(spec: dict[str, Any]) -> None:
         # off unless the user names the endpoint and model
         assert app["environment"]["LATERAG_LLM_BASE_URL"] == "${LATERAG_LLM_BASE_URL:-}"
         assert app["environment"]["LATERAG_LLM_MODEL"] == "${LATERAG_LLM_MODEL:-}"
+
+
+def test_the_ray_profile_runs_a_head_and_workers_that_share_a_token_and_the_documents(
+    spec: dict[str, Any],
+) -> None:
+    head, worker = (services(spec)[name] for name in RAY)
+    for node in (head, worker):
+        assert node["profiles"] == ["ray"] and node["build"] == "."
+        assert "ports" not in node  # Ray's ports stay inside the network
+        env = node["environment"]
+        assert env["RAY_AUTH_MODE"] == "token"
+        assert env["RAY_AUTH_TOKEN"] == "${RAY_AUTH_TOKEN:-}"
+        assert env["LATERAG_QDRANT_URL"] == "http://qdrant-0:6333"  # the driver writes there
+        assert node["volumes"] == ["${LATERAG_DOCS:-./docs}:/docs:ro"]  # same path everywhere
+        assert node["healthcheck"]["test"][1:3] == ["ray", "health-check"]
+    assert head["command"][:3] == ["ray", "start", "--head"]
+    assert "--port=6379" in head["command"] and "--block" in head["command"]
+    assert head["depends_on"]["qdrant-0"]["condition"] == "service_healthy"
+    assert worker["command"][:3] == ["ray", "start", "--address=ray-head:6379"]
+    assert "--block" in worker["command"] and worker["deploy"]["replicas"] >= 2
+    assert worker["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'pip install ".[ray]"' in dockerfile
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("ray") for r in extras["optional-dependencies"]["ray"])
+    assert "laterag[ray]" in extras["optional-dependencies"]["test"]
 
 
 class _Qdrant(BaseHTTPRequestHandler):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
+from ingestion.manifest import manifest_for
 from rag.cli import run
 from rag.config import RAGConfig, RetrievalConfig, StoreConfig
 from rag.config_file import load_config
@@ -188,6 +189,28 @@ def test_a_target_holding_other_chunks_fails_the_count_check(source: EdgeStore) 
             migrate(source, target, target_name="memory/copy")
 
 
+def test_the_target_gets_the_sources_manifest_so_a_reingest_there_finds_all_unchanged(
+    source: EdgeStore, store_dir: Path, tmp_path: Path, encoder: TransformerEncoder
+) -> None:
+    source_manifest = manifest_for(source)
+    entries = source_manifest.entries()
+    assert len(entries) == 3
+    folder = tmp_path / "server"
+    with ServerStore(path=folder, collection="copy") as target:
+        migrate(
+            source,
+            target,
+            target_name="local/copy",
+            manifests=(source_manifest, manifest_for(target)),
+        )
+    with RAG(store=ServerStore(path=folder, collection="copy"), encoder=encoder) as rag:
+        assert rag.manifest.entries() == entries
+        assert rag.manifest.settings() == source_manifest.settings()
+        assert rag.store.collection_names() == ["copy"]
+        report = rag.ingest([EXAMPLES])
+        assert report.count("unchanged") == 3 and rag.store.count() == source.count()
+
+
 def test_an_empty_source_is_refused(tmp_path: Path) -> None:
     with (
         EdgeStore(tmp_path / "nothing", collection="nothing") as empty,
@@ -280,6 +303,8 @@ def test_cli_migrates_with_progress_and_summary_then_a_rerun_is_idempotent(
     assert client.created[0]["vectors_config"]["dense"].quantization_config is not None
     records, _ = client.scroll("handbooks", limit=10_000)
     assert {str(r.id) for r in records} == ids
+    rows, _ = client.scroll("handbooks~manifest", limit=100)  # the sources' rows and settings
+    assert sorted(r.payload["kind"] for r in rows if r.payload) == ["source"] * 3 + ["value"]
 
     code = run([*args, "--json"])
     out, err = capsys.readouterr()

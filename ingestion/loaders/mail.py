@@ -25,7 +25,7 @@ from ingestion.loaders.elements import TextBuilder, add_elements, build
 from ingestion.loaders.packages import check_compound
 from ingestion.loaders.partition import partition
 from rag.errors import LoaderError
-from rag.types import Document, document_id
+from rag.types import ATTACHED_TO, Document, document_id
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def load_attachments(
                 failed.append((name, e.reason))
                 continue
             source = f"{mail.source}#{name}"
-            meta = {**document.metadata, "name": name, "attached_to": mail.id}
+            meta = {**document.metadata, "name": name, ATTACHED_TO: mail.id}
             loaded.append(
                 replace(
                     document,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,11 @@ from rag.errors import ConfigError, RagError, StoreError
 from rag.stores import payload as p
 from rag.stores.indexing import OVERSAMPLING, check_hnsw_ef, check_quantization
 from rag.stores.lifecycle import OpenedInWith
+from rag.stores.server_manifest import (
+    ServerManifestRows,
+    is_manifest_collection,
+    manifest_collection,
+)
 from rag.types import Chunk, DocumentInfo, Hit, SearchFilter, SparseVec
 
 logger = logging.getLogger(__name__)
@@ -70,7 +76,11 @@ def _quantizer(
 
 
 class ServerStore(OpenedInWith):
-    """A ``VectorStore`` on a Qdrant server at ``url``, or in memory (``location=":memory:"``).
+    """A ``VectorStore`` on a Qdrant server at ``url``, or qdrant-client's local mode.
+
+    Local mode stands in for a server: in memory (``location=":memory:"``) or in a folder
+    (``path``, one process at a time). The collection's ingest manifest is kept beside it,
+    in a companion collection (``manifest_rows``).
 
     ``shards``, ``replication`` and ``write_consistency`` shape a collection it creates; None
     leaves the server's default (on a cluster: one shard per node, the configured replicas).
@@ -86,6 +96,7 @@ class ServerStore(OpenedInWith):
         api_key: str | SecretStr | None = None,
         collection: str = DEFAULT_COLLECTION,
         location: str | None = None,
+        path: str | Path | None = None,
         timeout: int | None = None,
         shards: int | None = None,
         replication: int | None = None,
@@ -93,10 +104,13 @@ class ServerStore(OpenedInWith):
         quantization: str = "none",
         hnsw_ef: int = HNSW_EF,
     ) -> None:
-        if (url is None) == (location is None):
-            raise ConfigError("give either a Qdrant server url or location=':memory:', not both")
+        if sum(where is not None for where in (url, location, path)) != 1:
+            raise ConfigError(
+                "give one of a Qdrant server url, location=':memory:' or a local-mode path"
+            )
         self.url = url
         self.location = location
+        self.path = Path(path) if path is not None else None
         self.collection = collection
         self.timeout = timeout
         self.shards = shards
@@ -111,19 +125,18 @@ class ServerStore(OpenedInWith):
         self._sparse = False
 
     def __repr__(self) -> str:
-        where = f"url={self.url!r}" if self.url else f"location={self.location!r}"
-        return f"ServerStore({where}, collection={self.collection!r})"
+        return f"ServerStore({self._where!r}, collection={self.collection!r})"
 
     @property
     def _where(self) -> str:
-        return self.url or str(self.location)
+        return self.url or str(self.location or self.path)
 
     def _reason(self, error: Exception) -> str:
         reason = str(error) or type(error).__name__
         return reason.replace(self._api_key, "***") if self._api_key else reason
 
     @contextmanager
-    def _guard(self, action: str) -> Iterator[None]:
+    def guard(self, action: str) -> Iterator[None]:
         """Turn qdrant-client failures into store errors naming the server, never the key."""
         try:
             yield
@@ -161,7 +174,7 @@ class ServerStore(OpenedInWith):
         if self._client is None:
             raise StoreError(f"store {self._where} is not open: call open() or use a with-block")
         if self._dim is None:
-            with self._guard("cannot read the collection"):
+            with self.guard("cannot read the collection"):
                 self._dim = self._read_dim(self._client)
         return self._client
 
@@ -178,9 +191,16 @@ class ServerStore(OpenedInWith):
                     timeout=self.timeout,
                     check_compatibility=False,
                 )
+            elif self.path is not None:
+                client = QdrantClient(path=str(self.path))
             else:
                 client = QdrantClient(location=self.location)
             self._dim = self._read_dim(client)
+            companion = manifest_collection(self.collection)
+            if self._dim is None and client.collection_exists(companion):
+                # The collection was deleted behind our back: its manifest describes nothing.
+                logger.warning("removing %r: its collection no longer exists", companion)
+                client.delete_collection(companion)
         except Exception as e:
             if client is not None:
                 client.close()
@@ -190,17 +210,26 @@ class ServerStore(OpenedInWith):
         self._client = client
         logger.debug("connected to Qdrant at %s", self._where)
 
+    def client(self) -> QdrantClient:
+        """The open qdrant-client connection; ``StoreError`` when the store is not open."""
+        return self._ready()
+
+    def manifest_rows(self) -> ServerManifestRows:
+        """The collection's manifest rows, in its companion collection on the same server."""
+        return ServerManifestRows(self)
+
     def collection_names(self) -> list[str]:
-        """Every collection on the server, sorted."""
+        """Every user collection on the server, sorted (manifest companions left out)."""
         client = self._ready()
-        with self._guard("cannot list collections"):
-            return sorted(c.name for c in client.get_collections().collections)
+        with self.guard("cannot list collections"):
+            names = [c.name for c in client.get_collections().collections]
+        return sorted(name for name in names if not is_manifest_collection(name))
 
     def close(self) -> None:
         """Release the connection."""
         client, self._client, self._dim = self._client, None, None
         if client is not None:
-            with self._guard("cannot close the connection"):
+            with self.guard("cannot close the connection"):
                 client.close()
 
     def exists(self) -> bool:
@@ -222,7 +251,7 @@ class ServerStore(OpenedInWith):
         )
         vectors = {p.DENSE: dense}
         sparse = {p.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)}
-        with self._guard("cannot create the collection"):
+        with self.guard("cannot create the collection"):
             client.create_collection(
                 self.collection,
                 vectors_config=vectors,
@@ -251,7 +280,7 @@ class ServerStore(OpenedInWith):
             )
         dim = self._dim
         p.check_chunks(chunks, dim)
-        with self._guard("cannot write chunks"):
+        with self.guard("cannot write chunks"):
             for batch in p.batches(chunks):
                 points = [
                     models.PointStruct(
@@ -276,7 +305,7 @@ class ServerStore(OpenedInWith):
         if self._dim is None:
             return 0
         selector = _filter(p.Conditions.for_document(doc_id, keep_hash=keep_hash))
-        with self._guard("cannot delete a document"):
+        with self.guard("cannot delete a document"):
             doomed = client.count(self.collection, count_filter=selector, exact=True).count
             if doomed and selector is not None:
                 client.delete(
@@ -291,7 +320,7 @@ class ServerStore(OpenedInWith):
             return []
         ids: list[str] = []
         offset: Any = None
-        with self._guard("cannot list a document's chunks"):
+        with self.guard("cannot list a document's chunks"):
             while True:
                 records, offset = client.scroll(
                     self.collection,
@@ -310,7 +339,7 @@ class ServerStore(OpenedInWith):
         client = self._ready()
         if self._dim is None or not ids:
             return
-        with self._guard("cannot delete chunks"):
+        with self.guard("cannot delete chunks"):
             for batch in p.batches(list(ids)):
                 client.delete(
                     self.collection,
@@ -326,7 +355,7 @@ class ServerStore(OpenedInWith):
         """
         payloads: list[dict[str, Any] | None] = []
         offset: Any = None
-        with self._guard("cannot list documents"):
+        with self.guard("cannot list documents"):
             while True:
                 records, offset = client.scroll(
                     self.collection,
@@ -364,7 +393,7 @@ class ServerStore(OpenedInWith):
         if k < 1:
             return []
         query = p.vector_values(vector, self._dim, "the query")
-        with self._guard("cannot search"):
+        with self.guard("cannot search"):
             response = client.query_points(
                 self.collection,
                 query=query,
@@ -416,7 +445,7 @@ class ServerStore(OpenedInWith):
             if fusion == "rrf"
             else models.FusionQuery(fusion=models.Fusion.DBSF)
         )
-        with self._guard("cannot search"):
+        with self.guard("cannot search"):
             response = client.query_points(
                 self.collection,
                 prefetch=prefetch,
@@ -433,7 +462,7 @@ class ServerStore(OpenedInWith):
         if self._dim is None:
             return 0
         selector = _filter(p.Conditions.for_search(search_filter))
-        with self._guard("cannot count chunks"):
+        with self.guard("cannot count chunks"):
             return client.count(self.collection, count_filter=selector, exact=True).count
 
     def _search_params(self) -> models.SearchParams | None:

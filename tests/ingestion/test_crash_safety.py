@@ -6,25 +6,22 @@ observes from outside (a progress line, a pending row in the manifest, a random 
 
 from __future__ import annotations
 
-import os
-import queue
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from killed_ingest import CHUNKING, Ingest, ingest_and_snapshot, make_corpus, rag_config
 
 from ingestion.chunk_builder import ChunkBuilder
-from ingestion.manifest import Entry, manifest_for
+from ingestion.manifest import manifest_for
 from ingestion.pipeline import Ingestor
-from rag import RAG, ChunkingConfig, RAGConfig, StoreConfig
+from rag import RAG
 from rag.encoders import TransformerEncoder
 from rag.errors import StoreError
 from rag.stores.edge import EdgeStore
@@ -32,85 +29,17 @@ from rag.types import Chunk, document_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "docs"
-CHUNKING = ChunkingConfig(chunk_size=32)
-Snapshot = tuple[list[tuple[str, str, str]], list[str]]
+
+def rag_ingest(corpus: Path, store: Path) -> Ingest:
+    """The real ``rag ingest`` of ``corpus`` into the embedded store at ``store``."""
+    command = [sys.executable, "-m", "rag.cli", "ingest", str(corpus)]
+    command += ["--store", str(store), "--collection", "docs", "--chunk-size", "32"]
+    return Ingest(command)
 
 
-def make_corpus(folder: Path) -> Path:
-    """The sample docs, three short notes and one long manual of many chunks."""
-    folder.mkdir()
-    for doc in EXAMPLES.iterdir():
-        (folder / doc.name).write_bytes(doc.read_bytes())
-    for n in range(1, 4):
-        (folder / f"notes-{n}.txt").write_text(
-            f"Meeting note {n}. The team agreed on item {n * 7} of the plan. "
-            f"Follow-up owner is person {n}; the deadline is week {n + 10}.\n"
-        )
-    lines = [
-        f"Section {i}: the machine part {i} must be checked every {i % 9 + 1} days "
-        f"and replaced after {i * 13} hours of use."
-        for i in range(1, 201)
-    ]
-    (folder / "manual.txt").write_text("\n".join(lines) + "\n")
-    return folder
-
-
-def rag_config(store: Path) -> RAGConfig:
-    return RAGConfig(store=StoreConfig(path=store, collection="docs"), chunking=CHUNKING)
-
-
-def snapshot(rag: RAG) -> Snapshot:
-    """Every stored chunk as (id, source, text) and every point id, both sorted."""
-    store = rag.store
-    total = store.count()
-    hits = store.search(np.ones(rag.encoder.dim, dtype=np.float32), k=total + 10)
-    chunks = sorted((h.chunk.id, h.chunk.source, h.chunk.text) for h in hits)
-    ids = sorted(i for doc in rag.documents() for i in store.chunk_ids(doc.doc_id))
-    assert len(chunks) == len(ids) == total
-    return chunks, ids
-
-
-def ingest_and_snapshot(
-    store: Path, corpus: Path, encoder: TransformerEncoder
-) -> tuple[Snapshot, list[Entry]]:
+def clean_run(store: Path, corpus: Path, encoder: TransformerEncoder) -> tuple[Any, list[Any]]:
     with RAG(rag_config(store), encoder=encoder) as rag:
-        report = rag.ingest([corpus])
-        assert not report.failed
-        return snapshot(rag), list(rag.manifest.entries())
-
-
-class Ingest:
-    """``rag ingest`` in a subprocess, with its progress lines readable as they come."""
-
-    def __init__(self, corpus: Path, store: Path) -> None:
-        command = [sys.executable, "-m", "rag.cli", "ingest", str(corpus)]
-        command += ["--store", str(store), "--collection", "docs", "--chunk-size", "32"]
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-
-    def wait_for_lines(self, count: int, timeout: float = 300) -> None:
-        """Return once ``count`` files have been reported ingested."""
-        seen, deadline = 0, time.monotonic() + timeout
-        while seen < count:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            # tqdm redraws its bar with carriage returns on the same line as the result
-            seen += any(part.lstrip().startswith("ingested") for part in line.split("\r"))
-
-    def kill(self) -> None:
-        """SIGKILL the ingest; fail if it had already finished."""
-        self.process.send_signal(signal.SIGKILL)
-        code = self.process.wait(timeout=60)
-        assert code == -signal.SIGKILL, "the ingest finished before it could be killed"
+        return ingest_and_snapshot(rag, corpus)
 
 
 def pending_paths(manifest: Path) -> list[str]:
@@ -137,7 +66,7 @@ def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
     tmp_path: Path, encoder: TransformerEncoder
 ) -> None:
     corpus = make_corpus(tmp_path / "corpus")
-    clean, clean_entries = ingest_and_snapshot(tmp_path / "clean", corpus, encoder)
+    clean, clean_entries = clean_run(tmp_path / "clean", corpus, encoder)
     assert len(clean_entries) == 7 and len(clean[1]) > 50
 
     seed = random.randrange(1000)
@@ -164,16 +93,14 @@ def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
         # The manual's write takes milliseconds: retry until the kill lands inside it.
         for attempt in range(6):
             store = tmp_path / f"{when.__name__}-{attempt}"
-            ingest = Ingest(corpus, store)
+            ingest = rag_ingest(corpus, store)
             try:
                 when(ingest, store)
                 if when is in_the_middle_of_the_manual and ingest.process.poll() is not None:
                     continue  # it finished before the poll saw the manual pending
                 ingest.kill()
             finally:
-                if ingest.process.poll() is None:
-                    ingest.process.kill()
-                    ingest.process.wait()
+                ingest.stop()
             caught = any("manual.txt" in p for p in pending_paths(store / "docs.manifest.sqlite3"))
             with RAG(rag_config(store), encoder=encoder) as rag:
                 # Opening recovers: every document is whole or absent, none half visible.
@@ -182,7 +109,7 @@ def test_an_ingest_killed_at_any_point_and_rerun_ends_like_a_clean_run(
                 assert rag.manifest.unfinished() == []
                 if caught:
                     assert rag.store.chunk_ids(manual) == []
-            again, entries = ingest_and_snapshot(store, corpus, encoder)
+            again, entries = clean_run(store, corpus, encoder)
             assert again == clean, f"killed {when.__name__} (seed {seed})"
             assert entries == clean_entries, f"killed {when.__name__} (seed {seed})"
             if caught or when is not in_the_middle_of_the_manual:

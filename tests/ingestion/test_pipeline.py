@@ -13,6 +13,7 @@ from ingestion.pipeline import collection_settings, settings_error
 from rag.protocols import VectorStore
 from rag.stores.edge import EdgeStore
 from rag.stores.server import ServerStore
+from rag.stores.server_manifest import ServerManifestRows
 from rag.types import Chunk
 
 DIM = 8
@@ -68,7 +69,7 @@ def entry(batch: list[Chunk]) -> Entry:
 def test_recovery_undoes_a_pending_version_and_keeps_the_committed_one(
     store: VectorStore,
 ) -> None:
-    manifest = Manifest(None)
+    manifest = manifest_for(store)  # the store's own: SQLite beside it, or on the server
     old = chunks("a", "h1", [(0, 5), (5, 9)])
     manifest.begin(entry(old), [])
     store.upsert(old)
@@ -88,7 +89,7 @@ def test_recovery_undoes_a_pending_version_and_keeps_the_committed_one(
 def test_recovery_finishes_a_committed_swap_and_drops_a_first_version_never_committed(
     store: VectorStore,
 ) -> None:
-    manifest = Manifest(None)
+    manifest = manifest_for(store)  # the store's own: SQLite beside it, or on the server
     old, new = chunks("a", "h1", [(0, 5)]), chunks("a", "h2", [(0, 6)])
     store.upsert(old)
     manifest.begin(entry(new), store.chunk_ids("a"))
@@ -105,7 +106,7 @@ def test_recovery_finishes_a_committed_swap_and_drops_a_first_version_never_comm
 
 
 def test_undoing_a_reindex_keeps_chunks_the_old_version_shares(store: VectorStore) -> None:
-    manifest = Manifest(None)
+    manifest = manifest_for(store)  # the store's own: SQLite beside it, or on the server
     old = chunks("a", "h1", [(0, 5), (5, 9)])
     store.upsert(old)
     new = chunks("a", "h1", [(0, 5), (5, 7), (7, 9)])  # same text, other chunk sizes
@@ -121,6 +122,7 @@ def test_the_manifest_file_sits_beside_an_embedded_store_and_survives_reopening(
     path = manifest_for(EdgeStore(tmp_path / "docs")).path
     assert path == tmp_path / "docs.manifest.sqlite3"
     assert manifest_for(ServerStore(location=":memory:")).path is None
+    assert isinstance(manifest_for(ServerStore(location=":memory:")).rows, ServerManifestRows)
     with Manifest(path) as manifest:
         manifest.set_settings({"model": "m", "chunk_size": 64})
         manifest.begin(entry(chunks("a", "h1", [(0, 5)])), [])

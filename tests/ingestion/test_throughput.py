@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from word_encoder import WordEncoder
 
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.embedding.window_cache import WindowCache
 from ingestion.prefetch import prefetch
 from rag.config import ChunkingConfig, EmbedderConfig
 from rag.errors import ConfigError, EmbeddingError, LoaderError
-from rag.types import Document, Tokens, WindowStates
-
-DIM = 8
-
-
-class WordEncoder:
-    """A fake token embedder over whitespace words; states mix in the window mean (context)."""
-
-    name = "word-fake"
-    dim = DIM
-    max_tokens = 34
-
-    def __init__(self) -> None:
-        self.table = np.random.default_rng(3).normal(size=(1000, DIM))
-        self.calls: list[list[int]] = []
-
-    @property
-    def content_window(self) -> int:
-        return self.max_tokens - 2
-
-    def tokenize(self, text: str) -> Tokens:
-        words = list(re.finditer(r"\S+", text))
-        return Tokens(
-            ids=tuple(sum(map(ord, m.group())) % 1000 for m in words),
-            offsets=tuple((m.start(), m.end()) for m in words),
-        )
-
-    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
-        self.calls.append([len(w) for w in windows])
-        out = []
-        for ids in windows:
-            body = self.table[list(ids)]
-            body = body + 0.5 * body.mean(axis=0)
-            out.append(WindowStates(head=self.table[[1]], body=body, tail=self.table[[2]]))
-        return out
-
-    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
-        self.calls.append([len(self.tokenize(t)) for t in texts])
-        vectors = np.array([self.table[list(self.tokenize(t).ids)].mean(0) for t in texts])
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    def windows_run(self) -> int:
-        return sum(len(c) for c in self.calls)
+from rag.types import Document, WindowStates
 
 
 def _doc(name: str, words: int, seed: int = 0) -> Document:

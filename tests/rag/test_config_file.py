@@ -102,6 +102,36 @@ def test_flags_given_override_and_flags_left_out_keep_the_file(tmp_path: Path) -
         merged_config(base, (CHUNKING,), {"chunking_chunk_size": 1})
 
 
+def test_ray_is_chosen_by_the_file_or_by_a_bare_or_addressed_ray_flag(tmp_path: Path) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from rag.cli_options import INGEST, options
+
+    seen: list[RAGConfig] = []
+
+    @click.command()
+    @click.argument("paths", nargs=-1)
+    @options(INGEST)
+    def command(paths: tuple[str, ...], config: RAGConfig) -> None:
+        seen.append(config)
+
+    def ingest_settings(*args: str) -> tuple[str, str | None, int | None]:
+        result = CliRunner().invoke(command, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        ingest = seen.pop().ingest
+        return ingest.executor, ingest.ray_address, ingest.ray_actors
+
+    assert ingest_settings("docs") == ("local", None, None)
+    assert ingest_settings("docs", "--ray") == ("ray", "", None)  # Ray finds the cluster
+    assert ingest_settings("docs", "--ray", "--ray-actors", "4") == ("ray", "", 4)
+    assert ingest_settings("docs", "--ray=head:6379") == ("ray", "head:6379", None)
+    settings = tmp_path / "laterag.toml"
+    settings.write_text('[ingest]\nexecutor = "ray"\nray_cpus = 2\n')
+    assert ingest_settings("docs", "--config", str(settings)) == ("ray", None, None)
+    assert load_config(settings, env={}).ingest.ray_cpus == 2.0
+
+
 def stats(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     code = run(["stats", "--json", *args])
     out, err = capsys.readouterr()
