@@ -12,17 +12,17 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ingestion.manifest import Manifest
 from rag.config import StoreConfig
 from rag.errors import StoreError
+from rag.protocols import MigrationTarget
 from rag.stores.edge import EdgeStore
 from rag.stores.server import ServerStore
-from rag.types import Chunk
 
 logger = logging.getLogger(__name__)
 
@@ -31,22 +31,6 @@ DEFAULT_BATCH_SIZE = 256
 
 STATE_DIR = ".migrate"
 """Folder under the embedded store's parent folder that holds unfinished migrations."""
-
-
-class MigrationTarget(Protocol):
-    """What ``migrate`` writes to: the part of ``VectorStore`` a copy needs."""
-
-    def create_collection(self, dim: int) -> None:
-        """Create the collection for vectors of ``dim`` unless it exists with that size."""
-        ...
-
-    def upsert(self, chunks: Sequence[Chunk]) -> None:
-        """Write chunks with their vectors under their ids."""
-        ...
-
-    def count(self) -> int:
-        """Return how many chunks the collection holds."""
-        ...
 
 
 @dataclass(frozen=True)

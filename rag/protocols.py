@@ -94,6 +94,14 @@ class TokenEmbedder(Embedder, Tokenizer, Protocol):
         ...
 
 
+class Runner(Protocol):
+    """Runs padded id and mask matrices through a model; returns float32 token states."""
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Return ``last_hidden_state`` as a ``(batch, width, dim)`` float32 array."""
+        ...
+
+
 class VectorPlan(Protocol):
     """One document's pending vector work: ``sizes[i]`` tokens for unit ``i``."""
 
@@ -342,6 +350,22 @@ class Reranker(Protocol):
         ...
 
 
+class MigrationTarget(Protocol):
+    """What ``migrate`` writes to: the part of ``VectorStore`` a copy needs."""
+
+    def create_collection(self, dim: int) -> None:
+        """Create the collection for vectors of ``dim`` unless it exists with that size."""
+        ...
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks with their vectors under their ids."""
+        ...
+
+    def count(self) -> int:
+        """Return how many chunks the collection holds."""
+        ...
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """A chat model that answers plain messages (``OpenAIChatGenerator`` is one)."""
@@ -369,4 +393,15 @@ class Generator(Protocol):
 
     def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
         """Return the whole answer with its citations."""
+        ...
+
+
+class Upload(Protocol):
+    """An uploaded file: its name as sent, its size and bytes (Streamlit's ``UploadedFile``)."""
+
+    name: str
+    size: int
+
+    def getvalue(self) -> bytes:
+        """The file's bytes."""
         ...

@@ -10,9 +10,10 @@ import streamlit as st
 from ingestion.loaders import SUPPORTED_EXTENSIONS
 from ingestion.pipeline import FileResult
 from rag.errors import RagError
+from rag.protocols import Upload
 from ui.resources import Workspace
 from ui.text import md_escape, plural
-from ui.uploads import Upload, save_uploads, upload_folder
+from ui.uploads import save_uploads, upload_folder
 
 RESULTS = "ingest_results"
 """Session key of the last ingest's per-file results."""

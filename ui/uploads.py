@@ -8,25 +8,14 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from ingestion.loaders import SNIFF_BYTES, SUPPORTED_EXTENSIONS, content_mismatch
 from ingestion.pipeline import FileResult
 from rag.config import StoreConfig
+from rag.protocols import Upload
 
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-class Upload(Protocol):
-    """What the app needs of an uploaded file (Streamlit's ``UploadedFile`` has it)."""
-
-    name: str
-    size: int
-
-    def getvalue(self) -> bytes:
-        """The file's bytes."""
-        ...
 
 
 def safe_filename(name: str) -> str:

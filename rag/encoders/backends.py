@@ -8,7 +8,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -18,14 +18,6 @@ from rag.errors import ConfigError, EmbeddingError
 logger = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
-
-
-class Runner(Protocol):
-    """Runs padded id and mask matrices through the model; returns float32 token states."""
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Return ``last_hidden_state`` as a ``(batch, width, dim)`` float32 array."""
-        ...
 
 
 def check_device(device: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import EmbedderConfig
-from rag.encoders.backends import OnnxRunner, Runner, TorchRunner, check_device
+from rag.encoders.backends import OnnxRunner, TorchRunner, check_device
 from rag.encoders.model_info import (
     BUNDLED_NAME,
     ModelInfo,
@@ -19,7 +19,7 @@ from rag.encoders.model_info import (
     read_model_info,
 )
 from rag.errors import ConfigError, EmbeddingError
-from rag.protocols import TextKind
+from rag.protocols import Runner, TextKind
 from rag.types import Tokens, WindowStates
 from rag.vectors import normalise_rows
 

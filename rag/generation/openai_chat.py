@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -96,9 +95,10 @@ class OpenAIChatGenerator:
         return f"OpenAIChatGenerator(model={self.name!r}, base_url={self.base_url!r})"
 
     def _api_key(self) -> str:
+        """The configured key (the settings layer maps ``OPENAI_API_KEY``), else the placeholder."""
         if self.config.api_key is not None:
             return self.config.api_key.get_secret_value()
-        return os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_API_KEY
+        return PLACEHOLDER_API_KEY
 
     def _client_options(self) -> dict[str, Any]:
         return {

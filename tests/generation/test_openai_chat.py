@@ -135,16 +135,16 @@ def test_no_hits_skips_the_llm(openai_server: FakeOpenAIServer) -> None:
     assert generator._client is None
 
 
-def test_key_from_environment_or_placeholder(
+def test_key_from_config_or_placeholder_never_from_the_environment(
     openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = LLMConfig(base_url=openai_server.base_url, model="m", max_retries=0)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")  # read by the settings layer only
     OpenAIChatGenerator(config).generate("q", make_hits())
-    monkeypatch.delenv("OPENAI_API_KEY")
-    OpenAIChatGenerator(config).generate("q", make_hits())
+    keyed = config.model_copy(update={"api_key": SecretStr("sk-configured")})
+    OpenAIChatGenerator(keyed).generate("q", make_hits())
     auth = [r.headers["authorization"] for r in openai_server.requests]
-    assert auth == ["Bearer sk-from-env", "Bearer not-needed"]
+    assert auth == ["Bearer not-needed", "Bearer sk-configured"]
 
 
 @pytest.mark.parametrize(
