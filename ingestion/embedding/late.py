@@ -14,6 +14,7 @@ from ingestion.embedding.window_cache import WindowCache
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import TokenEmbedder, Unit
 from rag.types import Span, Tokens
+from rag.windows import default_overlap
 
 
 class LatePlan(Plan):
@@ -64,7 +65,7 @@ class LateVectorizer:
     @property
     def overlap(self) -> int:
         """Tokens of left context each later window repeats."""
-        overlap = self.window // 4 if self._overlap is None else self._overlap
+        overlap = default_overlap(self.window) if self._overlap is None else self._overlap
         if overlap >= self.window:
             raise ConfigError(f"overlap {overlap} must be smaller than the window {self.window}")
         return overlap

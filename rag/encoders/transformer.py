@@ -22,6 +22,7 @@ from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import Runner, TextKind
 from rag.types import Tokens, WindowStates
 from rag.vectors import normalise_rows
+from rag.windows import default_overlap, macro_windows, pool_windows
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,35 @@ class TransformerEncoder:
             raise EmbeddingError(
                 f"a window of {max(too_long)} tokens exceeds the model's {self._max_tokens}"
             )
+        return self._window_states(inputs, len(head))
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Mean-pool each text on its own (special tokens and prefix included); L2-normalise.
+
+        A text longer than one window goes through overlapping windows and is pooled like one
+        late chunk spanning all of it (``rag.windows.pool_windows``), so nothing is cut off.
+        """
+        self.load()
+        head = self._head_ids + self._prefix_ids[kind]
+        size = self._max_tokens - len(head) - len(self._tail_ids)
+        encoded = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)
+        all_ids = encoded["input_ids"]
+        plans = [macro_windows(len(ids), size, default_overlap(size)) for ids in all_ids]
+        inputs: list[list[int]] = []
+        for ids, windows in zip(all_ids, plans, strict=True):
+            inputs += [head + ids[w.start : w.end] + self._tail_ids for w in windows]
+            if len(windows) > 1:
+                logger.debug("a text of %d tokens embedded in %d windows", len(ids), len(windows))
+        states = self._window_states(inputs, len(head))
+        out = np.zeros((len(plans), self.dim), dtype=np.float32)
+        first = 0
+        for i, windows in enumerate(plans):
+            out[i] = pool_windows(windows, states[first : first + len(windows)])
+            first += len(windows)
+        return normalise_rows(out)
+
+    def _window_states(self, inputs: Sequence[Sequence[int]], head: int) -> list[WindowStates]:
+        """Run full model inputs (``head`` leading tokens each), batched by the token budget."""
         results: list[WindowStates | None] = [None] * len(inputs)
         for batch in self._batches(inputs):
             states = self._forward([inputs[i] for i in batch])
@@ -190,30 +220,11 @@ class TransformerEncoder:
                 n = len(inputs[i])
                 out = states[row, :n]
                 results[i] = WindowStates(
-                    head=out[: len(head)],
-                    body=out[len(head) : n - len(self._tail_ids)],
+                    head=out[:head],
+                    body=out[head : n - len(self._tail_ids)],
                     tail=out[n - len(self._tail_ids) :],
                 )
         return [r for r in results if r is not None]
-
-    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Mean-pool each text on its own (special tokens and prefix included); L2-normalise."""
-        self.load()
-        prefix = self._prefix_ids[kind]
-        encoded = self._tokenizer(list(texts), add_special_tokens=False, verbose=False)
-        inputs = [self._head_ids + prefix + ids + self._tail_ids for ids in encoded["input_ids"]]
-        for text, ids in zip(texts, inputs, strict=True):
-            if len(ids) > self._max_tokens:
-                raise EmbeddingError(
-                    f"text of {len(ids)} tokens exceeds the {self._max_tokens}-token window of "
-                    f"{self.name!r} (starts {text[:40]!r}); chunk it smaller"
-                )
-        out = np.zeros((len(inputs), self.dim), dtype=np.float32)
-        for batch in self._batches(inputs):
-            states = self._forward([inputs[i] for i in batch])
-            for row, i in enumerate(batch):
-                out[i] = states[row, : len(inputs[i])].mean(axis=0)
-        return normalise_rows(out)
 
     def _batches(self, inputs: Sequence[Sequence[int]]) -> Iterator[list[int]]:
         order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]), reverse=True)

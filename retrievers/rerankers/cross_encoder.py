@@ -21,7 +21,8 @@ class CrossEncoderReranker:
     """Scores (query, passage) pairs with a cross-encoder such as bge-reranker or ms-marco MiniLM.
 
     The model is loaded on first use, from a folder or the local Hugging Face cache only.
-    Passages longer than the model's window are truncated (the query never is), with a warning.
+    Passages longer than the model's window are truncated, with a warning; so is a query of
+    more than half the window (cut to that half, so every passage keeps the other).
     """
 
     def __init__(
@@ -87,7 +88,7 @@ class CrossEncoderReranker:
         self.load()
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        self._check_query(query)
+        query = self._fit_query(query)
         scores: list[np.ndarray] = []
         truncated = 0
         for start in range(0, len(passages), self.batch_size):
@@ -111,13 +112,23 @@ class CrossEncoderReranker:
         scores = self.score(query, [hit.chunk.text for hit in hits])
         return rescored(hits, scores.tolist(), k)
 
-    def _check_query(self, query: str) -> None:
-        alone = len(self._tokenizer(query, "", truncation=False, verbose=False)["input_ids"])
-        if alone >= self._max_tokens:
-            raise EmbeddingError(
-                f"query of {alone} tokens leaves no room for a passage in the "
-                f"{self._max_tokens}-token window of reranker {self.model!r}"
-            )
+    def _fit_query(self, query: str) -> str:
+        """Return ``query``, cut to half the window (with a warning) if it is longer."""
+        limit = self._max_tokens // 2
+        encoded = self._tokenizer(
+            query, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        offsets = encoded["offset_mapping"]
+        if len(offsets) <= limit:
+            return query
+        log.warning(
+            "reranker %s cut a query of %d tokens to %d, half its %d-token window",
+            self.model,
+            len(offsets),
+            limit,
+            self._max_tokens,
+        )
+        return query[: int(offsets[limit - 1][1])]
 
     def _count_too_long(self, query: str, passages: list[str]) -> int:
         # verbose=False: lengths are only measured here, the forward pass truncates.

@@ -57,6 +57,26 @@ def test_bad_requests_get_an_openai_style_error(docs_rag: RAG, tmp_path: Path) -
     assert "query" in error["message"] and "k" in error["message"]
 
 
+def test_a_question_longer_than_the_model_window_is_answered(
+    docs_rag: RAG, tmp_path: Path
+) -> None:
+    question = (
+        "I am writing the onboarding checklist for the new interns and contractors who join our "
+        "robotics team next month, and I want to be sure that what I tell them about their "
+        "accounts matches the information security policy exactly, because last year several "
+        "people picked passwords that the password manager later flagged as too weak and we "
+        "had to reset their accounts during their first week, which cost everyone time. "
+    ) * 3 + "So: how many characters must a password have at the very least, and where is it kept?"
+    assert len(docs_rag.encoder.tokenize(question)) > docs_rag.encoder.max_tokens
+    client = TestClient(create_app(docs_rag, upload_dir=tmp_path))
+    found = client.post("/search", json={"query": question, "k": 3})
+    assert found.status_code == 200
+    assert any(h["source"].endswith("security.html") for h in found.json()["hits"])
+    chat = {"messages": [{"role": "user", "content": question}]}
+    answer = client.post("/v1/chat/completions", json=chat)
+    assert answer.status_code == 200 and answer.json()["citations"]
+
+
 def test_upload_ingests_then_search_finds_and_delete_removes(
     api: TestClient, uploads: Path
 ) -> None:

@@ -14,6 +14,7 @@ from transformers import AutoModel, AutoTokenizer
 from rag.config import EmbedderConfig
 from rag.encoders import BUNDLED_NAME, TransformerEncoder, bundled_model_path
 from rag.errors import ConfigError, EmbeddingError
+from rag.windows import macro_windows
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +39,54 @@ def test_embed_matches_transformers_mean_pooling(encoder: TransformerEncoder) ->
     np.testing.assert_allclose(encoder.embed(texts, "document"), expected, atol=1e-5)
 
 
-def test_embed_refuses_to_truncate(encoder: TransformerEncoder) -> None:
-    with pytest.raises(EmbeddingError, match="exceeds the 256-token window"):
-        encoder.embed(["word " * 400], "document")
+LONG_QUESTION = (
+    "Considering the consolidated statements of cash flows, the segment disclosures, the "
+    "management discussion of liquidity and capital resources, and the notes on debt, leases "
+    "and commitments, how did the company's operating cash flow, capital expenditure and free "
+    "cash flow change from the prior fiscal year to the most recent one, which business "
+    "segments contributed most to that change, what reasons did management give for the "
+    "movement in working capital, including inventories, receivables and payables, how much "
+    "was returned to shareholders through dividends and share repurchases, how did net debt "
+    "and the leverage ratio evolve over the period, were there any acquisitions, divestitures "
+    "or impairments that affected the comparison, what guidance did management provide for "
+    "the coming year regarding capital spending and cash generation, and how do these figures "
+    "compare with the targets announced at the last investor day, taking into account "
+    "currency effects, restructuring charges and any one-off tax payments that were disclosed? "
+    "Please also explain whether the auditors raised any concerns about going concern, "
+    "revenue recognition or internal controls, and list the page numbers of the filing where "
+    "each of these figures can be found so that I can check them myself: FY2021 $12,345.6m, "
+    "FY2022 $13,579.2m, FY2023 $14,802.9m (Q1 3,101; Q2 3,877; Q3 3,945; Q4 3,879.9)."
+)
+
+
+def test_a_question_longer_than_the_window_is_embedded_whole(encoder: TransformerEncoder) -> None:
+    assert len(LONG_QUESTION) > 1200 and len(encoder.tokenize(LONG_QUESTION)) > 300
+    vectors = encoder.embed([LONG_QUESTION, "cash flow"], "query")
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    # The words past the first window count: the vector is not that of a truncated question.
+    head = encoder._tokenizer.decode(encoder.tokenize(LONG_QUESTION).ids[: encoder.content_window])
+    assert float(vectors[0] @ encoder.embed([head], "query")[0]) < 0.995
+
+
+def test_long_texts_are_pooled_over_overlapping_windows(tmp_path: Path) -> None:
+    folder = build_tiny_model(tmp_path / "w", "bert8k")
+    encoder = TransformerEncoder(EmbedderConfig(model=str(folder), max_tokens=12)).load()
+    text = " ".join(["the robot sat on the mat and the dog ran"] * 3)  # 30 tokens, 10 per window
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder).eval()
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    kept = []
+    for w in macro_windows(len(ids), 10, 2):  # a quarter of the window overlaps
+        window = [tokenizer.cls_token_id, *ids[w.start : w.end], tokenizer.sep_token_id]
+        with torch.no_grad():
+            states = model(torch.tensor([window])).last_hidden_state[0].numpy()
+        body = states[1 + w.keep_from - w.start : -1]
+        kept += ([states[0]] if w.start == 0 else []) + list(body)
+        if w.end == len(ids):
+            kept.append(states[-1])
+    expected = np.mean(kept, axis=0)
+    expected /= np.linalg.norm(expected)
+    np.testing.assert_allclose(encoder.embed([text], "query")[0], expected, atol=1e-5)
 
 
 def test_hub_name_not_cached_gives_a_clear_error() -> None:

@@ -191,9 +191,14 @@ def test_cross_encoder_max_tokens_setting_narrows_the_window(
         CrossEncoderReranker(str(reranker_folder), max_tokens=65).load()
 
 
-def test_cross_encoder_refuses_a_query_that_leaves_no_room(reranker_folder: Path) -> None:
-    with pytest.raises(EmbeddingError, match="leaves no room for a passage"):
-        CrossEncoderReranker(str(reranker_folder)).score("the cat " * 40, PASSAGES)
+def test_cross_encoder_cuts_a_query_longer_than_half_its_window(
+    reranker_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reranker = CrossEncoderReranker(str(reranker_folder))
+    with caplog.at_level(logging.WARNING, logger="retrievers.rerankers"):
+        scores = reranker.score("the cat " * 40, PASSAGES)
+    assert "cut a query of 80 tokens to 32, half its 64-token window" in caplog.text
+    np.testing.assert_allclose(scores, reranker.score("the cat " * 16, PASSAGES), rtol=1e-5)
 
 
 def test_cross_encoder_needs_a_cached_model_and_loads_lazily() -> None:
