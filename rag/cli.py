@@ -12,6 +12,7 @@ import click
 
 from rag.batch_output import Format
 from rag.cli_options import (
+    APP,
     CHUNKING,
     EVAL_STORE,
     INGEST,
@@ -277,21 +278,22 @@ def stats(config: RAGConfig, json_out: bool) -> None:
 )
 @user_option
 @groups_option
-@options(LLM, STORE)
+@options(TOP_K, RETRIEVAL, RERANK, LLM, CHUNKING, MODEL, STORE, APP)
 def ui(
     config: RAGConfig, port: int, max_upload_mb: int, user: str | None, group: tuple[str, ...]
 ) -> None:
-    """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted."""
+    """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted.
+
+    The app gets the whole merged configuration: search, chunking and the model as ``rag
+    search`` and ``rag ingest`` would use them.
+    """
     from rag.access import Principal
     from ui.launch import run_app
     from ui.settings import AppSettings
 
     click.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     settings = AppSettings(
-        store=config.store,
-        llm=config.llm,
-        max_upload_mb=max_upload_mb,
-        principal=Principal.of(user, group),
+        config=config, max_upload_mb=max_upload_mb, principal=Principal.of(user, group)
     )
     code = run_app(settings, port)
     if code:

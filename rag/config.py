@@ -348,6 +348,17 @@ class IngestConfig(_Config):
     )
 
 
+class AppConfig(_Config):
+    """What the operator of ``rag ui`` lets the chat app's users do."""
+
+    allow_user_llm_endpoints: bool = setting(
+        False,
+        "Let app users type an LLM endpoint of their own, called with the key they type; the "
+        "server's key only ever goes to the configured endpoint.",
+        flag="--allow-user-llm-endpoints/--no-allow-user-llm-endpoints",
+    )
+
+
 class RAGConfig(_Config):
     """Everything a ``RAG`` needs."""
 
@@ -358,6 +369,7 @@ class RAGConfig(_Config):
     retrieval: RetrievalConfig = RetrievalConfig()
     rerank: RerankConfig = RerankConfig()
     ingest: IngestConfig = IngestConfig()
+    app: AppConfig = AppConfig()
     top_k: int = setting(5, "How many chunks to retrieve.", flag="-k --top-k", ge=1, le=1000)
 
 

@@ -32,6 +32,7 @@ from rag.sdk import RAG
 from rag.stores.edge import EdgeStore
 from rag.stores.server import ServerStore
 from rag.types import SearchFilter, Tokens, WindowStates
+from ui.settings import AppSettings, settings_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -443,14 +444,15 @@ def test_ui_lists_and_answers_only_what_its_user_may_read(
 ) -> None:
     with RAG(RAGConfig(store=StoreConfig(path=tmp_path / "store")), encoder=encoder) as rag:
         ingest_all(rag, corpus)
-    monkeypatch.setattr(ui.resources, "build_encoder", lambda model: encoder)
+    monkeypatch.setattr(ui.resources, "build_encoder", lambda config: encoder)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setenv("LATERAG_UI_STORE", str(tmp_path / "store"))
+    config = RAGConfig(store=StoreConfig(path=tmp_path / "store"))
     app = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
     try:
-        for user, groups, who in (("bob", "sales", "bob"), ("", "", "anonymous")):
-            monkeypatch.setenv("LATERAG_UI_USER", user)
-            monkeypatch.setenv("LATERAG_UI_GROUPS", groups)
+        for user, groups, who in (("bob", ["sales"], "bob"), (None, [], "anonymous")):
+            caller = AppSettings(config, principal=Principal.of(user, groups))
+            for name, value in settings_env(caller).items():
+                monkeypatch.setenv(name, value)
             at = AppTest.from_file(app, default_timeout=60).run()
             listed = "\n".join(md.value for md in at.sidebar.markdown).replace("\\", "")
             shown = {name for name in DOCS if name in listed}

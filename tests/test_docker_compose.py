@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ui.launch import streamlit_command
-from ui.settings import AppSettings
+from ui.settings import AppSettings, settings_from_env
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
@@ -123,7 +123,11 @@ def test_apps_wait_for_a_healthy_cluster_and_use_it_sharded_and_replicated(
     for node in NODES:
         replication = services(spec)[node]["environment"]
         assert replication["QDRANT__STORAGE__COLLECTION__REPLICATION_FACTOR"] == "2"
-    assert services(spec)["ui"]["environment"]["LATERAG_UI_QDRANT_URL"] == "http://qdrant-0:6333"
+    ui_env = services(spec)["ui"]["environment"]
+    assert ui_env["LATERAG_QDRANT_URL"] == "http://qdrant-0:6333"
+    given = {k: str(v) for k, v in ui_env.items() if not str(v).startswith("${")}  # unset
+    config = settings_from_env(given).config
+    assert config.store.url == "http://qdrant-0:6333" and config.store.path == Path("/data")
 
 
 def test_the_environment_names_are_ones_laterag_reads(spec: dict[str, Any]) -> None:
@@ -131,7 +135,7 @@ def test_the_environment_names_are_ones_laterag_reads(spec: dict[str, Any]) -> N
     from ui import settings
 
     known = set(ENV_VARS) | {"LATERAG_API_TOKEN", "HF_HOME"}
-    known |= {v for k, v in vars(settings).items() if k.startswith("ENV_")}
+    known.add(settings.ENV_SETTINGS)
     known |= {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED"}  # Ray's own
     for name in APPS + RAY:
         unknown = set(services(spec)[name]["environment"]) - known

@@ -24,7 +24,7 @@ def main() -> None:
         st.title("LateRAG")
         store = sidebar.pick_collection(settings)
     try:
-        workspace = workspace_for(store)
+        workspace = workspace_for(settings.config.model_copy(update={"store": store}))
     except RagError as e:
         st.error(f"Cannot open collection {store.collection!r}: {e}")
         st.stop()

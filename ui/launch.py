@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ui.settings import ENV_QDRANT_API_KEY, AppSettings, settings_env
+from ui.settings import AppSettings, settings_env
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +49,13 @@ def streamlit_command(port: int, settings: AppSettings) -> list[str]:
 
 
 def streamlit_env(settings: AppSettings, base: Mapping[str, str]) -> dict[str, str]:
-    """Return ``base`` plus the app's settings (server key included) and no telemetry."""
-    env = {
+    """Return ``base`` plus the app's settings (secrets in their own variables), no telemetry."""
+    return {
         **base,
         **settings_env(settings),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "STREAMLIT_SERVER_HEADLESS": "true",
     }
-    if settings.store.api_key is not None:
-        env[ENV_QDRANT_API_KEY] = settings.store.api_key.get_secret_value()
-    return env
 
 
 def run_app(settings: AppSettings, port: int = DEFAULT_PORT) -> int:

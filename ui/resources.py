@@ -6,6 +6,7 @@ goes through one process-wide lock.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -22,17 +23,18 @@ from rag.protocols import TokenEmbedder
 from rag.sdk import RAG, AnswerStream
 from rag.stores import list_collections, open_store
 from rag.types import DocumentInfo
+from ui.settings import public_config
 
 
-def build_encoder(model: str | None) -> TokenEmbedder:
-    """Load the encoder named ``model`` (None: the bundled MiniLM); tests replace this."""
-    return TransformerEncoder(EmbedderConfig(model=model)).load()
+def build_encoder(config: EmbedderConfig) -> TokenEmbedder:
+    """Load the encoder ``config`` names (model None: the bundled MiniLM); tests replace this."""
+    return TransformerEncoder(config).load()
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def shared_encoder(model: str | None) -> TokenEmbedder:
-    """The encoder for ``model``, loaded once per process."""
-    return build_encoder(model)
+def shared_encoder(key: str, _config: EmbedderConfig) -> TokenEmbedder:
+    """The encoder of ``_config`` (``key`` is its JSON), loaded once per process."""
+    return build_encoder(_config)
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,7 +72,7 @@ class Workspace:
         on_result: Callable[[FileResult], None] | None = None,
         on_status: Callable[[str], None] | None = None,
     ) -> IngestReport:
-        """Ingest files with the collection's model and the default chunking.
+        """Ingest files with the collection's model and the configured chunking.
 
         ``on_status`` hears about the search index build that may follow a large ingest.
         """
@@ -91,34 +93,31 @@ class Workspace:
 
 
 @st.cache_resource(show_spinner="Opening the store…")
-def open_workspace(path: str, url: str | None, collection: str, _api_key: str | None) -> Workspace:
-    """Open a collection once per process; raises ``StoreLockedError`` if another holds it.
+def open_workspace(key: str, _config: RAGConfig) -> Workspace:
+    """Open ``_config``'s collection once per process (``key``: its JSON without secrets).
 
-    The encoder is the collection's recorded model, else the bundled one.
+    Raises ``StoreLockedError`` if another process holds it. The encoder is the configured
+    model, else the collection's recorded one, else the bundled one.
     """
-    config = StoreConfig(
-        path=Path(path),
-        url=url,
-        api_key=SecretStr(_api_key) if _api_key else None,
-        collection=collection,
-    )
     lock = engine_lock()
     with lock:
-        store = open_store(config)
+        store = open_store(_config.store)
         try:
             docs = store.documents() if store.exists() else []
         except Exception:
             store.close()
             raise
-    model = docs[0].metadata.get("model") if docs else None
-    encoder = shared_encoder(str(model) if model else None)
-    return Workspace(RAG(RAGConfig(store=config), store=store, encoder=encoder), lock)
+    recorded = docs[0].metadata.get("model") if docs else None
+    embedder = _config.embedder
+    if embedder.model is None and recorded:
+        embedder = embedder.model_copy(update={"model": str(recorded)})
+    encoder = shared_encoder(embedder.model_dump_json(), embedder)
+    return Workspace(RAG(_config, store=store, encoder=encoder), lock)
 
 
-def workspace_for(config: StoreConfig) -> Workspace:
-    """The cached workspace of ``config``'s collection."""
-    key = config.api_key.get_secret_value() if config.api_key else None
-    return open_workspace(str(config.path), config.url, config.collection, key)
+def workspace_for(config: RAGConfig) -> Workspace:
+    """The cached workspace of ``config``'s collection, searched and filled as ``config`` says."""
+    return open_workspace(json.dumps(public_config(config), sort_keys=True), config)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

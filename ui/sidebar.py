@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from rag.access import Principal
 from rag.config import LLMConfig, RAGConfig, StoreConfig
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.types import DocumentInfo
+from ui.endpoints import chat_llm, extractive
 from ui.resources import Workspace, collections
 from ui.settings import AppSettings
 from ui.text import md_escape, plural
@@ -118,36 +119,74 @@ def render_documents(workspace: Workspace, principal: Principal) -> list[Documen
     return docs
 
 
-def chat_settings(settings: AppSettings) -> ChatSettings:
-    """Show the retrieval and LLM settings; return what the chat should use."""
-    st.subheader("Retrieval")
-    k = st.slider("Passages per answer (k)", 1, MAX_K, RAGConfig().top_k, key="top_k")
-    st.caption("Dense search, boosted by file name, one passage a page.")
-    st.subheader("Language model")
+def describe_retrieval(config: RAGConfig) -> str:
+    """One line saying how the configured search finds passages."""
+    retrieval = config.retrieval
+    if retrieval.hybrid:
+        parts = [f"Hybrid search (dense and BM25, {retrieval.fusion} fusion)"]
+    else:
+        parts = ["Dense search"]
+    if retrieval.query_mode != "plain":
+        parts.append(f"{retrieval.query_mode} queries")
+    if retrieval.title_weight > 0:
+        parts.append("boosted by file name")
+    if config.rerank.kind != "none":
+        parts.append(f"reranked by {config.rerank.kind}")
+    if retrieval.per_page == 1:
+        parts.append("one passage a page")
+    elif retrieval.per_page > 1:
+        parts.append(f"at most {retrieval.per_page} passages a page")
+    return ", ".join(parts) + "."
+
+
+def _typed_llm(settings: AppSettings) -> LLMConfig:
+    """The endpoint the user types (the operator allows it); the server's key stays on its own."""
+    configured = settings.llm
     base_url = st.text_input(
         "Base URL",
-        value=settings.llm.base_url or "",
+        value=configured.base_url or "",
         key="llm_base_url",
         placeholder="http://127.0.0.1:8080/v1",
         help="An OpenAI-compatible endpoint; empty: extractive answers, no LLM.",
     )
-    model = st.text_input("Model", value=settings.llm.model or "", key="llm_model")
+    model = st.text_input("Model", value=configured.model or "", key="llm_model")
     api_key = st.text_input(
         "API key",
         type="password",
         key="llm_api_key",
-        help="Kept in this browser session only; empty: OPENAI_API_KEY of the server, if set.",
+        help="Kept in this browser session only. Any endpoint but the server's own is called "
+        "with this key, or with none: the server's key never leaves for another address.",
     )
     try:
-        llm = LLMConfig(
-            base_url=base_url.strip() or None,
-            model=model.strip() or None,
-            api_key=SecretStr(api_key) if api_key else None,
-            timeout=settings.llm.timeout,
-        )
-    except ValidationError:
+        return chat_llm(configured, base_url, model, api_key)
+    except ConfigError:
         st.warning("Set both the base URL and the model to use an LLM; answering extractively.")
-        llm = LLMConfig(timeout=settings.llm.timeout)
+        return extractive(configured)
+
+
+def _operator_llm(settings: AppSettings) -> LLMConfig:
+    """The operator's endpoint, on or off; users cannot point the app elsewhere."""
+    configured = settings.llm
+    if not configured.enabled:
+        return extractive(configured)
+    use = st.toggle(
+        f"Answer with {md_escape(str(configured.model))}",
+        value=True,
+        key="use_llm",
+        help="The language model the operator configured; off: extractive answers.",
+    )
+    return configured if use else extractive(configured)
+
+
+def chat_settings(settings: AppSettings) -> ChatSettings:
+    """Show the retrieval and LLM settings; return what the chat should use."""
+    config = settings.config
+    st.subheader("Retrieval")
+    k = st.slider("Passages per answer (k)", 1, max(MAX_K, config.top_k), config.top_k, key="top_k")
+    st.caption(describe_retrieval(config))
+    st.subheader("Language model")
+    typed = config.app.allow_user_llm_endpoints
+    llm = _typed_llm(settings) if typed else _operator_llm(settings)
     if llm.enabled:
         st.caption(f"Answers by {md_escape(str(llm.model))}, follow-ups read with the history.")
     else:

@@ -10,9 +10,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui.resources
+from rag.access import Principal
 from rag.config import RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.sdk import RAG
+from ui.settings import ENV_SETTINGS, SECRETS, AppSettings, settings_env
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "ui" / "app.py"
@@ -46,13 +48,29 @@ def ingest(encoder: TransformerEncoder) -> Callable[..., None]:
 def make_app(
     monkeypatch: pytest.MonkeyPatch, encoder: TransformerEncoder, store: Path
 ) -> Iterator[Callable[..., AppTest]]:
-    """Return a function that runs the app on ``store`` with the given extra environment."""
-    monkeypatch.setattr(ui.resources, "build_encoder", lambda model: encoder)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    """Return ``make(config=None, *, max_upload_mb=50, principal=anonymous, **env)``.
 
-    def make(**env: str) -> AppTest:
-        monkeypatch.setenv("LATERAG_UI_STORE", str(store))
-        for name, value in env.items():
+    It runs the app as ``rag ui`` would hand it ``config`` (store path defaulting to the
+    sample store), with ``env`` (secrets, say) added to the environment.
+    """
+    monkeypatch.setattr(ui.resources, "build_encoder", lambda config: encoder)
+    for name in (ENV_SETTINGS, *SECRETS.values()):
+        monkeypatch.delenv(name, raising=False)
+
+    def make(
+        config: RAGConfig | None = None,
+        *,
+        max_upload_mb: int = 50,
+        principal: Principal | None = None,
+        **env: str,
+    ) -> AppTest:
+        config = config or RAGConfig()
+        if config.store.path == StoreConfig().path:
+            config = config.model_copy(
+                update={"store": config.store.model_copy(update={"path": store})}
+            )
+        settings = AppSettings(config, max_upload_mb, principal or Principal())
+        for name, value in {**settings_env(settings), **env}.items():
             monkeypatch.setenv(name, value)
         return AppTest.from_file(str(APP), default_timeout=60).run()
 

@@ -10,7 +10,7 @@ import pytest
 from fake_openai import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
-from rag.config import ChunkingConfig
+from rag.config import AppConfig, ChunkingConfig, LLMConfig, RAGConfig
 from rag.generation import SYSTEM_PROMPT
 from rag.stores.edge import EdgeStore
 from ui.condense import CONDENSE_PROMPT
@@ -36,6 +36,11 @@ def sidebar_text(at: AppTest) -> str:
 
 def headers(at: AppTest) -> list[str]:
     return [h.value for h in at.sidebar.subheader]
+
+
+def typed(llm: LLMConfig | None = None) -> RAGConfig:
+    """A configuration whose operator lets app users type LLM endpoints."""
+    return RAGConfig(llm=llm or LLMConfig(), app=AppConfig(allow_user_llm_endpoints=True))
 
 
 def use_llm(at: AppTest, server: FakeOpenAIServer) -> AppTest:
@@ -76,16 +81,16 @@ def test_sidebar_lists_documents_with_their_chunking_and_only_live_settings(
     assert at.slider(key="top_k").value == 5
     labels = [w.label for w in (*at.sidebar.slider, *at.sidebar.text_input, *at.sidebar.checkbox)]
     assert not [label for label in labels if "hybrid" in label.lower() or "rerank" in label.lower()]
-    assert (
-        at.text_input(key="llm_api_key").proto.type
-        == at.text_input(key="llm_api_key").proto.PASSWORD
-    )
+    assert "Dense search, boosted by file name, one passage a page." in [
+        c.value for c in at.sidebar.caption
+    ]
+    assert [w.key for w in at.sidebar.text_input] == ["new_collection"]  # no endpoint to type
 
 
 def test_upload_ingests_several_files_and_reports_each_failure(
     make_app: MakeApp, store: Path
 ) -> None:
-    at = make_app(LATERAG_UI_MAX_UPLOAD_MB="1")
+    at = make_app(max_upload_mb=1)
     at.file_uploader[0].set_value(
         [
             (
@@ -176,7 +181,7 @@ def test_a_store_held_by_another_opener_is_reported_not_crashed(
 def test_llm_endpoint_errors_become_chat_messages_and_the_app_goes_on(
     make_app: MakeApp, openai_server: FakeOpenAIServer, status: int
 ) -> None:
-    at = use_llm(make_app(), openai_server)
+    at = use_llm(make_app(typed()), openai_server)
     openai_server.fail_next(status, times=3)  # the first try and both retries
     at = ask(at, QUESTION)
     assert not at.exception
@@ -191,7 +196,7 @@ def test_llm_endpoint_errors_become_chat_messages_and_the_app_goes_on(
 def test_a_slow_llm_times_out_into_a_chat_message(
     make_app: MakeApp, openai_server: FakeOpenAIServer
 ) -> None:
-    at = use_llm(make_app(LATERAG_UI_LLM_TIMEOUT="0.3"), openai_server)
+    at = use_llm(make_app(typed(LLMConfig(timeout=0.3))), openai_server)
     openai_server.delay = 5.0
     at = ask(at, QUESTION)
     assert not at.exception
@@ -199,7 +204,7 @@ def test_a_slow_llm_times_out_into_a_chat_message(
 
 
 def test_unreachable_llm_is_a_chat_message(make_app: MakeApp) -> None:
-    at = make_app()
+    at = make_app(typed())
     at.text_input(key="llm_base_url").input("http://127.0.0.1:9/v1")
     at = at.text_input(key="llm_model").input("m").run()
     at = ask(at, QUESTION)
@@ -210,7 +215,7 @@ def test_unreachable_llm_is_a_chat_message(make_app: MakeApp) -> None:
 def test_follow_up_is_condensed_with_the_history_before_retrieval(
     make_app: MakeApp, openai_server: FakeOpenAIServer
 ) -> None:
-    at = use_llm(make_app(), openai_server)
+    at = use_llm(make_app(typed()), openai_server)
     openai_server.reply = "New employees get 18 days of vacation [1]."
     at = ask(at, QUESTION)
     standalone = "What is the hotel limit per night in Tokyo?"
@@ -239,8 +244,10 @@ def test_extractive_mode_never_calls_an_llm(
 def test_the_sidebar_key_is_used_but_never_shown(
     make_app: MakeApp, openai_server: FakeOpenAIServer
 ) -> None:
-    at = make_app()
-    at.text_input(key="llm_api_key").input("sk-test-SECRET")
+    at = make_app(typed())
+    key = at.text_input(key="llm_api_key")
+    assert key.proto.type == key.proto.PASSWORD
+    key.input("sk-test-SECRET")
     at = use_llm(at, openai_server)
     openai_server.fail_next(401)  # a server that echoes the refused key
     at = ask(at, QUESTION)
