@@ -11,6 +11,10 @@ class ConfigError(RagError):
     """A setting is invalid or contradicts what a collection already holds."""
 
 
+class InputError(RagError):
+    """Text given by a caller (a query, a chat message) cannot be used as it is."""
+
+
 class LoaderError(RagError):
     """A file could not be read into a document."""
 

@@ -44,6 +44,7 @@ from rag.protocols import (
     VectorStore,
 )
 from rag.stores import open_store
+from rag.text import check_text
 from rag.types import (
     Answer,
     Chunk,
@@ -478,7 +479,9 @@ class RAG:
         """Return the chunks that best answer ``query``, best first (reranked when configured).
 
         Only documents ``principal`` may read are searched; without one, public ones only.
+        Text that is not valid Unicode is refused with an ``InputError``.
         """
+        query = check_text(query)
         k = k or self.config.top_k
         search_filter = scoped(search_filter, principal)
         reranker = self.reranker

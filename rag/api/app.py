@@ -22,7 +22,14 @@ from rag.api import uploads
 from rag.api.openai_compat import chat_router
 from rag.api.schemas import SearchRequest, error_body
 from rag.api.state import DEFAULT_MAX_UPLOAD_BYTES, ApiState
-from rag.errors import ConfigError, GenerationError, LoaderError, RagError, StoreLockedError
+from rag.errors import (
+    ConfigError,
+    GenerationError,
+    InputError,
+    LoaderError,
+    RagError,
+    StoreLockedError,
+)
 from rag.sdk import RAG
 from rag.serialize import document_json, hit_json, ingest_json
 
@@ -45,7 +52,7 @@ _ERROR_TYPES = {
 
 
 def _status(error: RagError) -> int:
-    if isinstance(error, ConfigError | LoaderError):
+    if isinstance(error, ConfigError | LoaderError | InputError):
         return 400
     if isinstance(error, GenerationError):
         return 502

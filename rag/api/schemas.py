@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rag.errors import InputError
+from rag.text import check_text
 from rag.types import SearchFilter
 
 Values = str | list[str] | None
@@ -17,7 +19,33 @@ def _values(value: Values) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-class _Filtered(BaseModel):
+def _check_strings(value: Any, where: str) -> None:
+    """Refuse any string in ``value`` (nested lists and objects too) that is not valid text."""
+    if isinstance(value, str):
+        try:
+            check_text(value, f"field {where!r}")
+        except InputError as e:
+            raise ValueError(str(e)) from e
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_strings(item, f"{where}.{i}")
+
+
+class _Body(BaseModel):
+    """A request body: every string in it must be valid Unicode text (422 otherwise)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        _check_strings(data, "")
+        return data
+
+
+class _Filtered(_Body):
     """Search options shared by ``/search`` and chat: how many chunks, from which documents."""
 
     k: int | None = Field(default=None, ge=1, le=1000, description="Chunks to retrieve.")
@@ -37,7 +65,7 @@ class SearchRequest(_Filtered):
     query: str = Field(min_length=1)
 
 
-class TextPart(BaseModel):
+class TextPart(_Body):
     """One part of a message's content; only text parts are read."""
 
     model_config = ConfigDict(extra="allow")
@@ -46,7 +74,7 @@ class TextPart(BaseModel):
     text: str | None = None
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(_Body):
     """One message of an OpenAI chat request."""
 
     model_config = ConfigDict(extra="allow")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -57,9 +58,7 @@ def test_bad_requests_get_an_openai_style_error(docs_rag: RAG, tmp_path: Path) -
     assert "query" in error["message"] and "k" in error["message"]
 
 
-def test_a_question_longer_than_the_model_window_is_answered(
-    docs_rag: RAG, tmp_path: Path
-) -> None:
+def test_a_question_longer_than_the_model_window_is_answered(docs_rag: RAG, tmp_path: Path) -> None:
     question = (
         "I am writing the onboarding checklist for the new interns and contractors who join our "
         "robotics team next month, and I want to be sure that what I tell them about their "
@@ -75,6 +74,44 @@ def test_a_question_longer_than_the_model_window_is_answered(
     chat = {"messages": [{"role": "user", "content": question}]}
     answer = client.post("/v1/chat/completions", json=chat)
     assert answer.status_code == 200 and answer.json()["citations"]
+
+
+def _json(body: object) -> dict[str, object]:
+    """A JSON request whose strings may hold lone surrogates (sent as ``\\udXXX`` escapes)."""
+    return {"content": json.dumps(body).encode(), "headers": {"content-type": "application/json"}}
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/search", {"query": "caf\ud800"}, "query"),
+        ("/search", {"query": "ok", "source": ["a\udcff"]}, "source.0"),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "caf\ud800"}]},
+            "messages.0.content",
+        ),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "hi"}], "stream": True, "model": "\udfff"},
+            "model",
+        ),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "\ud83d"}]}]},
+            "messages.0.content.0.text",
+        ),
+    ],
+)
+def test_text_that_is_not_unicode_is_a_422_naming_the_field(
+    docs_rag: RAG, tmp_path: Path, route: str, body: object, field: str
+) -> None:
+    client = TestClient(create_app(docs_rag, upload_dir=tmp_path), raise_server_exceptions=False)
+    response = client.post(route, **_json(body))
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert f"the field '{field}' holds" in error["message"]
 
 
 def test_upload_ingests_then_search_finds_and_delete_removes(

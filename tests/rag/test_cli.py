@@ -163,6 +163,17 @@ def test_search_filters_by_source(
     assert len(top) == 1 and top[0]["source"] == only and top[0]["rank"] == 1
 
 
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_undecodable_bytes_in_a_question_give_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], docs: Path, store: list[str], command: str
+) -> None:
+    assert rag(capsys, "ingest", str(docs), *store)[0] == 0
+    argv = b"caf\xff".decode("utf-8", "surrogateescape")  # what `rag search $'caf\xff'` gets
+    code, out, err = rag(capsys, command, argv, *store)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: the query holds a byte that is not")
+
+
 def test_a_store_held_by_another_process_gives_a_clear_error(
     capsys: pytest.CaptureFixture[str], docs: Path, store: list[str], tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from tiny_models import build_tiny_model
 
 from rag import RAG, ChunkingConfig, ConfigError, EmbedderConfig, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
+from rag.errors import InputError
 from rag.stores.server import ServerStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -45,6 +47,17 @@ def test_a_streamed_answer_is_the_answer(tmp_path: Path, encoder: TransformerEnc
         assert stream.answer == rag.ask(question)
         assert text == stream.answer.text and "320 US dollars" in text
         assert all(c.quote for c in stream.answer.citations)
+
+
+def test_every_question_entry_point_refuses_text_that_is_not_unicode(
+    encoder: TransformerEncoder,
+) -> None:
+    with RAG(encoder=encoder, store=ServerStore(location=":memory:")) as rag:
+        for call in (rag.search, rag.ask, rag.stream):
+            with pytest.raises(InputError, match="lone surrogate"):
+                call("caf\ud800")
+        with pytest.raises(InputError, match="not UTF-8"):
+            asyncio.run(rag.aask("caf\udcff"))
 
 
 def test_a_collection_remembers_its_model_and_refuses_another(
