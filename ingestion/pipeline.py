@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -123,7 +124,8 @@ class Ingestor:
     With ``reindex``, the model and chunking settings may differ from the collection's: the
     given files are re-chunked and documents still built with the old settings are removed.
     The ``executor`` (default: this process) loads, chunks and embeds; it must build as
-    ``builder`` would, which this process keeps for the settings and the checks.
+    ``builder`` would, which this process keeps for the settings and the checks. Each swap
+    of versions holds ``swap_lock`` (the store's lock, for searches running meanwhile).
     """
 
     def __init__(
@@ -134,12 +136,14 @@ class Ingestor:
         *,
         reindex: bool = False,
         executor: IngestExecutor | None = None,
+        swap_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.builder = builder
         self.store = store
         self.manifest = manifest if manifest is not None else manifest_for(store)
         self.reindex = reindex
         self.executor = executor if executor is not None else LocalExecutor(builder)
+        self.swap_lock = swap_lock if swap_lock is not None else nullcontext()
         self._prepared = False
 
     def _stored_settings(self) -> dict[str, Any] | None:
@@ -252,9 +256,10 @@ class Ingestor:
         if not built:
             return FileResult(str(path), "failed", doc.id, error=f"{path}: no text to index")
         self.store.create_collection(self.builder.encoder.dim)
-        previous = self.store.chunk_ids(doc.id)
         entry = Entry(doc.id, doc.source, doc.content_hash, tuple(c.id for c in built), settings)
-        self._swap(entry, built, previous)
+        with self.swap_lock:  # a search sees the old version or the new one, never both
+            previous = self.store.chunk_ids(doc.id)
+            self._swap(entry, built, previous)
         tokens = sum(c.token_span[1] - c.token_span[0] for c in built if c.token_span)
         return FileResult(
             str(path), "updated" if previous else "ingested", doc.id, len(built), tokens

@@ -1,8 +1,9 @@
 """The Python SDK: one ``RAG`` object that ingests, searches, answers and deletes.
 
 Every method has an asyncio twin (``aingest``, ``asearch``, ``aask``, ``astream``): the model
-and the store run in a worker thread, the LLM request is awaited. One lock serialises use of
-the store and the model, so a ``RAG`` may be shared between threads and tasks.
+and the store run in a worker thread, the LLM request is awaited. A ``RAG`` may be shared
+between threads and tasks: each store call and each forward pass holds its lock
+(``rag.locking``), writers go one at a time, and no lock is held while an LLM answers.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ingestion.chunk_builder import ChunkBuilder
 from ingestion.embedding.window_cache import WindowCache
 from ingestion.executors.ray_cluster import RayExecutor, RayPool
@@ -23,13 +22,14 @@ from ingestion.loaders import load_document
 from ingestion.manifest import Manifest, manifest_for
 from ingestion.pipeline import FileResult, Ingestor, IngestReport
 from rag.access import Access, Principal, scoped, visible
-from rag.config import ChunkingConfig, EmbedderConfig, RAGConfig
+from rag.config import ChunkingConfig, EmbedderConfig, LLMConfig, RAGConfig
 from rag.config_file import load_config
 from rag.encoders import TransformerEncoder
 from rag.encoders.sparse import Bm25Encoder
 from rag.errors import ConfigError, RagError
 from rag.generation import generator_for
 from rag.generation.openai_chat import OpenAIChatGenerator
+from rag.locking import EngineLocks, LastQueryEncoder, LockedEncoder, locked_store
 from rag.protocols import (
     ChatModel,
     Generator,
@@ -39,7 +39,6 @@ from rag.protocols import (
     Progress,
     Reranker,
     Retriever,
-    TextKind,
     TokenEmbedder,
     VectorStore,
 )
@@ -51,8 +50,6 @@ from rag.types import (
     DocumentInfo,
     Hit,
     SearchFilter,
-    Tokens,
-    WindowStates,
     document_id,
 )
 from rag.vectors import fit_dims
@@ -98,78 +95,6 @@ class AsyncAnswerStream:
             await items.aclose()
 
 
-class _Locked:
-    """An encoder whose every use holds ``lock``: torch models are not safe to share."""
-
-    def __init__(self, encoder: TokenEmbedder, lock: threading.RLock) -> None:
-        self._encoder = encoder
-        self._lock = lock
-        self.name = encoder.name
-
-    @property
-    def dim(self) -> int:
-        """Size of the vectors."""
-        return self._encoder.dim
-
-    @property
-    def max_tokens(self) -> int:
-        """Positions per forward pass."""
-        return self._encoder.max_tokens
-
-    @property
-    def content_window(self) -> int:
-        """Content tokens in one window."""
-        return self._encoder.content_window
-
-    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Embed under the lock."""
-        with self._lock:
-            return self._encoder.embed(texts, kind)
-
-    def tokenize(self, text: str) -> Tokens:
-        """Tokenize under the lock."""
-        with self._lock:
-            return self._encoder.tokenize(text)
-
-    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
-        """Run the model under the lock."""
-        with self._lock:
-            return self._encoder.token_states(windows)
-
-
-class _LastQuery(_Locked):
-    """A locked encoder remembering its last query: one search embeds the query once.
-
-    The vector search and then the title boost both ask for the query's vector.
-    """
-
-    def __init__(self, encoder: TokenEmbedder, lock: threading.RLock) -> None:
-        super().__init__(encoder, lock)
-        self._last: tuple[str, np.ndarray] | None = None
-
-    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Embed under the lock; a repeat of the last single query is not run again."""
-        if kind == "query" and len(texts) == 1 and self._last and self._last[0] == texts[0]:
-            return self._last[1][None, :]
-        vectors = super().embed(texts, kind)
-        if kind == "query" and len(texts) == 1:
-            self._last = (texts[0], vectors[0])
-        return vectors
-
-
-class _LockedRetriever:
-    """A retriever whose every use holds ``lock``: it runs the model and the store."""
-
-    def __init__(self, retriever: Retriever, lock: threading.RLock) -> None:
-        self._retriever = retriever
-        self._lock = lock
-
-    def retrieve(self, query: str, k: int, search_filter: SearchFilter | None = None) -> list[Hit]:
-        """Retrieve under the lock."""
-        with self._lock:
-            return self._retriever.retrieve(query, k, search_filter)
-
-
 def actor_builder(embedder: EmbedderConfig, chunking: ChunkingConfig, dims: int) -> ChunkBuilder:
     """The chunk builder of a Ray model actor: its own encoder (cut to ``dims``), BM25, cache."""
     encoder = fit_dims(TransformerEncoder(embedder).load(), dims, None)
@@ -202,14 +127,16 @@ class RAG:
         self._encoder_given = encoder is not None
         self._ray_pool: RayPool | None = None
         self._encoder_sized = False
-        self._store = store
+        self.locks = EngineLocks()
+        self._store = locked_store(store, self.locks.store) if store is not None else None
         self._store_opened = False
         self._manifest: Manifest | None = None
         self._generator = generator
         self._reranker: Reranker | None = None
         self._chat_model: ChatModel | None = None
         self._titles: TitleVectors | None = None
-        self._lock = threading.RLock()
+        self._locked: LockedEncoder | None = None
+        self._lock = threading.RLock()  # held while a lazy part is made, never while it is used
 
     @classmethod
     def from_config_file(cls, path: str | Path | None = None, **components: Any) -> RAG:
@@ -224,7 +151,7 @@ class RAG:
 
     def close(self) -> None:
         """Release the store."""
-        with self._lock:
+        with self.locks.write, self._lock:
             if self._store is not None and self._store_opened:
                 self._store.close()
                 self._store_opened = False
@@ -237,10 +164,10 @@ class RAG:
 
     @property
     def store(self) -> VectorStore:
-        """The open vector store."""
+        """The open vector store; each of its calls holds ``locks.store``."""
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.config.store)
+                self._store = locked_store(open_store(self.config.store), self.locks.store)
             if not self._store_opened:
                 self._store.open()
                 self._store_opened = True
@@ -281,6 +208,14 @@ class RAG:
                 self._encoder_sized = True
             return self._encoder
 
+    @property
+    def locked_encoder(self) -> TokenEmbedder:
+        """``encoder`` with each call holding ``locks.model``: what every part of this RAG uses."""
+        with self._lock:
+            if self._locked is None:
+                self._locked = LockedEncoder(self.encoder, self.locks.model)
+            return self._locked
+
     def _collection_model(self) -> str | None:
         if not self.store.exists():
             return None
@@ -294,13 +229,17 @@ class RAG:
         """The LLM generator when configured, else the extractive one."""
         with self._lock:
             if self._generator is None:
-                self._generator = generator_for(self.config.llm, _Locked(self.encoder, self._lock))
+                self._generator = self.generator_with(self.config.llm)
             return self._generator
+
+    def generator_with(self, llm: LLMConfig) -> Generator:
+        """A generator answering with ``llm`` when it names an endpoint, else extractive."""
+        return generator_for(llm, self.locked_encoder)
 
     @property
     def retriever(self) -> Retriever:
         """Dense retrieval over the store, or hybrid (dense + BM25) when configured."""
-        return self._retriever(self.encoder)
+        return self._retriever(self.locked_encoder)
 
     def _retriever(self, encoder: TokenEmbedder) -> Retriever:
         settings = self.config.retrieval
@@ -316,33 +255,31 @@ class RAG:
         return DenseRetriever(encoder, self.store)
 
     def _searcher(self) -> Retriever:
-        """The retriever that ``search`` uses: ``retriever`` boosted and grouped, under the lock.
+        """The retriever that ``search`` uses: ``retriever`` boosted and grouped.
 
-        A query mode other than plain puts the LLM's query writing in front of it; the LLM is
-        called outside the lock.
+        A query mode other than plain puts the LLM's query writing in front of it.
         """
         settings = self.config.retrieval
-        queries = _LastQuery(self.encoder, self._lock)
+        queries = LastQueryEncoder(self.encoder, self.locks.model)
         retriever = self._retriever(queries)
         if settings.title_weight > 0:
             with self._lock:
                 if self._titles is None:
-                    self._titles = TitleVectors(self.encoder)
+                    self._titles = TitleVectors(self.locked_encoder)
             retriever = TitleBoostedRetriever(
                 retriever, self._titles, settings.title_weight, queries=queries
             )
         if settings.per_page:
             retriever = PerPageRetriever(retriever, settings.per_page)
-        locked = _LockedRetriever(retriever, self._lock)
         if settings.query_mode == "plain":
-            return locked
+            return retriever
         if self._chat() is None:
             raise ConfigError(
                 f"query mode {settings.query_mode!r} needs an LLM: set both the LLM base URL "
                 "and model, or use the plain query mode"
             )
         return ExpandedRetriever(
-            locked,
+            retriever,
             self.chat_model,
             settings.query_mode,
             variants=settings.query_variants,
@@ -356,7 +293,7 @@ class RAG:
             if self._reranker is None and self.config.rerank.kind != "none":
                 self._reranker = make_reranker(
                     self.config.rerank,
-                    encoder=_Locked(self.encoder, self._lock),
+                    encoder=self.locked_encoder,
                     chat=self._chat(),
                 )
             return self._reranker
@@ -379,7 +316,7 @@ class RAG:
         tags = access.tags() if access is not None else None
         cache = WindowCache.for_config(self.config.embedder)
         return ChunkBuilder(
-            self.encoder, self.config.chunking, Bm25Encoder(), access=tags, cache=cache
+            self.locked_encoder, self.config.chunking, Bm25Encoder(), access=tags, cache=cache
         )
 
     def _executor(self, access: Access | None) -> IngestExecutor | None:
@@ -426,15 +363,18 @@ class RAG:
         re-chunked and the collection's documents still built the old way are removed.
         Then the search index is built if the collection outgrew a full scan (``optimize``).
         With ``[ingest] executor = "ray"``, loading, chunking and embedding run on a Ray
-        cluster and this process writes the store, through the same manifest.
+        cluster and this process writes the store, through the same manifest. One ingest or
+        delete runs at a time; searches go on meanwhile and see each document's old version
+        or its new one, whole.
         """
-        with self._lock:
+        with self.locks.write:
             ingestor = Ingestor(
                 self._builder(access),
                 self.store,
                 self.manifest,
                 reindex=reindex,
                 executor=self._executor(access),
+                swap_lock=self.locks.store,
             )
             report = ingestor.ingest(paths, on_result)
             self.optimize(on_status)
@@ -445,9 +385,8 @@ class RAG:
 
         ``progress`` gets a status line before and after a long build. True if anything changed.
         """
-        with self._lock:
-            store = self.store
-            return isinstance(store, Optimizable) and store.exists() and store.optimize(progress)
+        store = self.store
+        return isinstance(store, Optimizable) and store.exists() and store.optimize(progress)
 
     async def aingest(
         self,
@@ -465,8 +404,7 @@ class RAG:
 
     def chunks(self, path: str | Path, *, vectors: bool = False) -> list[Chunk]:
         """Preview the chunks (and optionally vectors) a file would get, storing nothing."""
-        with self._lock:
-            return self._builder().build(load_document(Path(path)), vectors=vectors)
+        return self._builder().build(load_document(Path(path)), vectors=vectors)
 
     def search(
         self,
@@ -487,7 +425,12 @@ class RAG:
         reranker = self.reranker
         depth = k if reranker is None else max(k, self.config.rerank.candidates)
         hits = self._searcher().retrieve(query, depth, search_filter)
-        return hits if reranker is None else reranker.rerank(query, hits, k)
+        if reranker is None:
+            return hits
+        if self.config.rerank.kind == "cross-encoder":  # a torch model of its own
+            with self.locks.model:
+                return reranker.rerank(query, hits, k)
+        return reranker.rerank(query, hits, k)
 
     async def asearch(
         self,
@@ -555,19 +498,19 @@ class RAG:
 
     def resolve_document(self, doc_id_or_path: str) -> str:
         """Return the document id for an id or a file path (the file need not exist)."""
-        with self._lock:
-            if self.store.exists() and self.store.document(doc_id_or_path) is not None:
-                return doc_id_or_path
+        if self.store.exists() and self.store.document(doc_id_or_path) is not None:
+            return doc_id_or_path
         return document_id(str(Path(doc_id_or_path).expanduser().resolve()))
 
     def delete(self, doc_id_or_path: str) -> int:
         """Delete a document by id or path; returns how many chunks were removed."""
-        with self._lock:
-            if not self.store.exists():
+        store, manifest = self.store, self.manifest  # made before any lock is held
+        with self.locks.write, self.locks.store:  # searches see the document or nothing
+            if not store.exists():
                 return 0
             doc_id = self.resolve_document(doc_id_or_path)
-            removed = self.store.delete_document(doc_id)
-            self.manifest.forget(doc_id)
+            removed = store.delete_document(doc_id)
+            manifest.forget(doc_id)
             return removed
 
     def documents(self, *, principal: Principal | None = None) -> list[DocumentInfo]:
@@ -576,14 +519,15 @@ class RAG:
 
     def all_documents(self) -> list[DocumentInfo]:
         """Every stored document, whoever may read it: for operators (stats, delete)."""
-        with self._lock:
-            return self.store.documents() if self.store.exists() else []
+        store = self.store
+        return store.documents() if store.exists() else []
 
     def stats(self) -> dict[str, Any]:
         """Counts and settings of the collection."""
-        with self._lock:
+        opened = self.store
+        with self.locks.store:  # the two counts of one moment
             docs = self.all_documents()
-            chunks = self.store.count() if docs else 0
+            chunks = opened.count() if docs else 0
         store = self.config.store
         return {
             "collection": store.collection,

@@ -13,6 +13,7 @@ the same weight lets the file name outweigh the content (README, "Default settin
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import PurePath
@@ -42,20 +43,23 @@ class TitleVectors:
         self.encoder = encoder
         self.size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # searches in several threads share the cache
 
     def get(self, titles: list[str]) -> np.ndarray:
         """Return one L2-normalised row per title, embedding only the titles not seen yet."""
-        missing = list(dict.fromkeys(t for t in titles if t not in self._vectors))
-        if missing:
-            for title, vector in zip(missing, self.encoder.embed(missing, "document"), strict=True):
-                self._vectors[title] = vector
-        rows = []
-        for title in titles:
-            self._vectors.move_to_end(title)
-            rows.append(self._vectors[title])
-        while len(self._vectors) > self.size:
-            self._vectors.popitem(last=False)
-        return np.stack(rows)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in titles if t not in self._vectors))
+            if missing:
+                embedded = self.encoder.embed(missing, "document")
+                for title, vector in zip(missing, embedded, strict=True):
+                    self._vectors[title] = vector
+            rows = []
+            for title in titles:
+                self._vectors.move_to_end(title)
+                rows.append(self._vectors[title])
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+            return np.stack(rows)
 
 
 class TitleBoostedRetriever:

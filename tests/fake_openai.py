@@ -54,6 +54,9 @@ class FakeOpenAIServer:
     careless server might. ``max_in_flight`` is the most requests handled at once;
     ``hold_until = n`` holds each request until ``n`` have been in flight at once (at most
     10 s), so a client that does not overlap its requests shows ``max_in_flight`` below ``n``.
+    A streamed answer waits ``first_token_delay`` before its first word and ``word_delay``
+    after each; ``streaming`` is set once a first word is sent, and with ``release`` set to an
+    event the stream then waits for it (at most 30 s), so a test can act mid-answer.
     """
 
     def __init__(self, reply: str = "Paris is the capital of France [1].") -> None:
@@ -67,6 +70,10 @@ class FakeOpenAIServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.hold_until = 0
+        self.first_token_delay = 0.0
+        self.word_delay = 0.0
+        self.streaming = threading.Event()
+        self.release: threading.Event | None = None
         self._failures: deque[int] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -116,8 +123,8 @@ class FakeOpenAIServer:
         with self._lock:
             return self._failures.popleft() if self._failures else None
 
-    def _wait(self) -> None:
-        deadline = time.monotonic() + self.delay
+    def _wait(self, seconds: float | None = None) -> None:
+        deadline = time.monotonic() + (self.delay if seconds is None else seconds)
         while not self._stopping.is_set() and time.monotonic() < deadline:
             time.sleep(0.01)
 
@@ -195,10 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._event('{"id": "chatcmpl-fake", "choices": [{"delta": {"content": "Hal')
         else:
             self._event(_chunk(fake.model, {"role": "assistant", "content": ""}))
-            for piece in re.findall(r"^\s+|\S+\s*", fake.reply):
+            fake._wait(fake.first_token_delay)
+            for number, piece in enumerate(re.findall(r"^\s+|\S+\s*", fake.reply)):
                 self._event(_chunk(fake.model, {"content": piece}))
                 if fake.drop_midstream:
                     return
+                if number == 0:
+                    fake.streaming.set()
+                    if fake.release is not None:
+                        fake.release.wait(30)
+                fake._wait(fake.word_delay)
             if fake.finish_reason is not None:
                 self._event(_chunk(fake.model, {}, finish_reason=fake.finish_reason))
         self._event("[DONE]")

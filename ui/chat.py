@@ -104,7 +104,7 @@ def answer(workspace: Workspace, history: list[Turn], question: str, chat: ChatS
                 if searched != question:
                     st.caption(f"Searched for: {md_escape(searched)}")
             stream = workspace.stream(searched, chat.k, chat.llm, chat.principal)
-            st.write_stream(_escaped(workspace.deltas(stream), parts))
+            st.write_stream(_escaped(iter(stream), parts))
         except RagError as e:
             st.error(str(e))
             return Turn(question, "".join(parts).strip(), error=str(e), searched=searched)

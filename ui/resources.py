@@ -1,14 +1,15 @@
 """Per-process resources: the encoder and one open ``RAG`` per collection, shared by sessions.
 
-Streamlit runs each session's reruns in its own thread, so every use of a store or the model
-goes through one process-wide lock.
+Streamlit runs each session's reruns in its own thread; a ``RAG`` serialises its own store and
+model calls (``rag.locking``), so sessions search while another ingests or streams. Opening or
+listing a store, which no ``RAG`` guards yet, holds one process-wide lock.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -18,7 +19,6 @@ from ingestion.pipeline import FileResult, IngestReport
 from rag.access import Principal
 from rag.config import EmbedderConfig, LLMConfig, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
-from rag.generation import generator_for
 from rag.protocols import TokenEmbedder
 from rag.sdk import RAG, AnswerStream
 from rag.stores import list_collections, open_store
@@ -39,16 +39,15 @@ def shared_encoder(key: str, _config: EmbedderConfig) -> TokenEmbedder:
 
 @st.cache_resource(show_spinner=False)
 def engine_lock() -> threading.RLock:
-    """The lock every store and model call of this process holds."""
+    """The lock held while this process opens or lists a store."""
     return threading.RLock()
 
 
 class Workspace:
-    """One collection's open ``RAG``; every method holds the process-wide lock."""
+    """One collection's open ``RAG``, shared by every session of this process."""
 
-    def __init__(self, rag: RAG, lock: threading.RLock) -> None:
+    def __init__(self, rag: RAG) -> None:
         self.rag = rag
-        self.lock = lock
 
     @property
     def config(self) -> StoreConfig:
@@ -57,14 +56,12 @@ class Workspace:
 
     def documents(self, principal: Principal) -> list[DocumentInfo]:
         """The stored documents ``principal`` may read, by file name."""
-        with self.lock:
-            docs = self.rag.documents(principal=principal)
+        docs = self.rag.documents(principal=principal)
         return sorted(docs, key=lambda d: (Path(d.source).name.lower(), d.source))
 
     def delete(self, doc_id: str) -> int:
         """Delete one document; returns how many chunks went."""
-        with self.lock:
-            return self.rag.delete(doc_id)
+        return self.rag.delete(doc_id)
 
     def ingest(
         self,
@@ -76,20 +73,12 @@ class Workspace:
 
         ``on_status`` hears about the search index build that may follow a large ingest.
         """
-        with self.lock:
-            return self.rag.ingest(list(paths), on_result, on_status=on_status)
+        return self.rag.ingest(list(paths), on_result, on_status=on_status)
 
     def stream(self, question: str, k: int, llm: LLMConfig, principal: Principal) -> AnswerStream:
         """Retrieve what ``principal`` may read for ``question``; answer with ``llm`` if set."""
-        with self.lock:
-            hits = self.rag.search(question, k, principal=principal)
-            generator = generator_for(llm, self.rag.encoder)
-        return AnswerStream(question, hits, generator)
-
-    def deltas(self, stream: AnswerStream) -> Iterator[str]:
-        """Iterate ``stream`` holding the lock (the extractive generator runs the model)."""
-        with self.lock:
-            yield from stream
+        hits = self.rag.search(question, k, principal=principal)
+        return AnswerStream(question, hits, self.rag.generator_with(llm))
 
 
 @st.cache_resource(show_spinner="Opening the store…")
@@ -99,8 +88,7 @@ def open_workspace(key: str, _config: RAGConfig) -> Workspace:
     Raises ``StoreLockedError`` if another process holds it. The encoder is the configured
     model, else the collection's recorded one, else the bundled one.
     """
-    lock = engine_lock()
-    with lock:
+    with engine_lock():
         store = open_store(_config.store)
         try:
             docs = store.documents() if store.exists() else []
@@ -112,7 +100,7 @@ def open_workspace(key: str, _config: RAGConfig) -> Workspace:
     if embedder.model is None and recorded:
         embedder = embedder.model_copy(update={"model": str(recorded)})
     encoder = shared_encoder(embedder.model_dump_json(), embedder)
-    return Workspace(RAG(_config, store=store, encoder=encoder), lock)
+    return Workspace(RAG(_config, store=store, encoder=encoder))
 
 
 def workspace_for(config: RAGConfig) -> Workspace:

@@ -113,13 +113,12 @@ def _caller(tokens: Mapping[str, Principal]) -> Any:
 def _routes(state: ApiState, caller: Any) -> APIRouter:
     """Search, ingest, documents and delete over the served collection, for ``caller``."""
     router = APIRouter()
-    rag, lock = state.rag, state.lock
+    rag = state.rag
 
     @router.post("/search")
     def search(request: SearchRequest, who: Principal = caller) -> dict[str, Any]:
-        with lock:
-            state.require_collection()
-            hits = rag.search(request.query, request.k, request.search_filter(), principal=who)
+        state.require_collection()
+        hits = rag.search(request.query, request.k, request.search_filter(), principal=who)
         return {"query": request.query, "hits": [hit_json(h, i) for i, h in enumerate(hits, 1)]}
 
     @router.post("/ingest")
@@ -146,22 +145,24 @@ def _routes(state: ApiState, caller: Any) -> APIRouter:
             raise HTTPException(400, f"bad multipart upload: {e.message}") from e
 
         def run() -> dict[str, Any]:
-            with lock:
+            try:
                 return ingest_json(rag.ingest(saved, access=access))
+            finally:
+                state.count_documents()
 
         return await run_in_threadpool(run)
 
     @router.get("/documents")
     def documents(who: Principal = caller) -> dict[str, Any]:
-        with lock:
-            return {"documents": [document_json(d) for d in rag.documents(principal=who)]}
+        return {"documents": [document_json(d) for d in rag.documents(principal=who)]}
 
     @router.delete("/documents/{doc_id}")
     def delete(doc_id: str, who: Principal = caller) -> dict[str, Any]:
-        with lock:  # a document the caller may not read is not there for it
-            mine = {d.doc_id: d for d in rag.documents(principal=who)}
-            info = mine.get(doc_id)
-            deleted = rag.delete(doc_id) if info is not None else 0
+        # a document the caller may not read is not there for it
+        mine = {d.doc_id: d for d in rag.documents(principal=who)}
+        info = mine.get(doc_id)
+        deleted = rag.delete(doc_id) if info is not None else 0
+        state.count_documents()
         if info is None or not deleted:
             raise HTTPException(404, f"no stored document has id {doc_id!r}")
         source = Path(info.source)
@@ -189,6 +190,7 @@ def create_app(
     if max_upload_bytes < 1:
         raise ConfigError(f"max_upload_bytes must be positive, got {max_upload_bytes}")
     state = ApiState(rag, upload_dir.expanduser().resolve(), max_upload_bytes)
+    state.count_documents()
     app = FastAPI(
         title="LateRAG",
         summary="Cited answers and search over one LateRAG collection.",
@@ -203,9 +205,8 @@ def create_app(
     app.include_router(_routes(state, caller), dependencies=[caller])
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        with state.lock:
-            count = len(rag.documents())
-        return {"status": "ok", "collection": state.collection, "documents": count}
+    async def health() -> dict[str, Any]:
+        """Answered on the event loop from cached values: never waits for the store or model."""
+        return {"status": "ok", "collection": state.collection, "documents": state.documents}
 
     return app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
@@ -64,18 +63,17 @@ class Completion:
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
         return {**self._head("chat.completion.chunk"), "choices": [choice]}
 
-    def events(self, stream: AnswerStream, lock: threading.Lock) -> Generator[str, None, None]:
+    def events(self, stream: AnswerStream) -> Generator[str, None, None]:
         """SSE events: the role, each text delta, a final chunk with citations, ``[DONE]``.
 
-        ``lock`` is held while the answer is generated; a failure mid-stream becomes an
-        ``error`` event (which the openai client raises as ``APIError``).
+        No lock is held while the answer streams; a failure mid-stream becomes an ``error``
+        event (which the openai client raises as ``APIError``).
         """
         yield _sse(self.chunk({"role": "assistant", "content": ""}))
         try:
-            with lock:
-                for delta in stream:
-                    if delta:
-                        yield _sse(self.chunk({"content": delta}))
+            for delta in stream:
+                if delta:
+                    yield _sse(self.chunk({"content": delta}))
         except RagError as e:
             log.warning("chat completion %s failed mid-stream: %s", self.id, e)
             yield _sse(error_body(str(e), "server_error"))
@@ -98,13 +96,13 @@ async def in_thread(events: Generator[str, None, None]) -> AsyncIterator[str]:
                 break
             yield item
     finally:
-        events.close()  # runs the generator's cleanup, releasing the lock it may hold
+        events.close()  # runs the generator's cleanup, closing the LLM's stream
 
 
 def chat_router(state: ApiState, caller: Any) -> APIRouter:
     """The chat-completions route, answering from what ``caller``'s principal may read."""
     router = APIRouter()
-    rag, lock = state.rag, state.lock
+    rag = state.rag
 
     @router.post("/v1/chat/completions", response_model=None)
     def chat_completions(
@@ -114,16 +112,13 @@ def chat_router(state: ApiState, caller: Any) -> APIRouter:
         if not question:
             raise HTTPException(400, "the request has no user message with text to answer")
         k, search_filter = request.k, request.search_filter()
+        state.require_collection()
         if not request.stream:
-            with lock:
-                state.require_collection()
-                answer = rag.ask(question, k, search_filter, principal=who)
+            answer = rag.ask(question, k, search_filter, principal=who)
             return Completion(answer.generator).response(answer)
-        with lock:  # retrieval errors become HTTP errors before the stream starts
-            state.require_collection()
-            stream = rag.stream(question, k, search_filter, principal=who)
-            model = rag.generator.name
-        events = Completion(model).events(stream, lock)
+        # retrieval errors become HTTP errors before the stream starts
+        stream = rag.stream(question, k, search_filter, principal=who)
+        events = Completion(rag.generator.name).events(stream)
         return StreamingResponse(
             in_thread(events),
             media_type="text/event-stream",

@@ -1,9 +1,8 @@
-"""What every route of the HTTP API shares: the RAG, the lock around it, the upload folder."""
+"""What every route of the HTTP API shares: the RAG, the upload folder, the document count."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -16,15 +15,20 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 @dataclass
 class ApiState:
-    """One served collection; hold ``lock`` while using ``rag``.
+    """One served collection; ``rag`` is safe to use from every route at once (``rag.locking``).
 
-    The embedded store and the torch model are not safe for concurrent use.
+    ``documents`` is the count of public documents ``/health`` reports: refreshed after each
+    ingest and delete, so health never waits for the store.
     """
 
     rag: RAG
     upload_dir: Path
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    documents: int = 0
+
+    def count_documents(self) -> None:
+        """Refresh ``documents`` from the store."""
+        self.documents = len(self.rag.documents())
 
     @property
     def collection(self) -> str:
@@ -32,7 +36,7 @@ class ApiState:
         return str(getattr(self.rag.store, "collection", self.rag.config.store.collection))
 
     def require_collection(self) -> None:
-        """Raise 404 while the collection does not exist (call with ``lock`` held)."""
+        """Raise 404 while the collection does not exist."""
         if not self.rag.store.exists():
             raise HTTPException(
                 404, f"collection {self.collection!r} has no documents yet: POST /ingest first"
