@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.protocols import TextKind, TokenEmbedder, VectorStore
 from rag.types import Tokens, WindowStates
+from rag.vectors import EncoderView
 
 MODEL_LOCK_TOKENS = 8192
 """Most padded tokens run under one hold of the model lock (the encoder's default batch)."""
@@ -110,7 +111,7 @@ def padded_groups(sizes: Sequence[int], budget: int = MODEL_LOCK_TOKENS) -> list
     return groups
 
 
-class LockedEncoder:
+class LockedEncoder(EncoderView):
     """An encoder whose every call holds the model lock; document windows run in groups.
 
     ``token_states`` takes the lock once per group of at most ``MODEL_LOCK_TOKENS`` padded
@@ -118,24 +119,8 @@ class LockedEncoder:
     """
 
     def __init__(self, encoder: TokenEmbedder, lock: FairLock) -> None:
-        self.inner = encoder
+        super().__init__(encoder)
         self._lock = lock
-        self.name = encoder.name
-
-    @property
-    def dim(self) -> int:
-        """Size of the vectors."""
-        return self.inner.dim
-
-    @property
-    def max_tokens(self) -> int:
-        """Positions per forward pass."""
-        return self.inner.max_tokens
-
-    @property
-    def content_window(self) -> int:
-        """Content tokens in one window."""
-        return self.inner.content_window
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         """Embed under the lock."""

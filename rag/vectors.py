@@ -31,26 +31,17 @@ def truncate(vectors: np.ndarray, dims: int) -> np.ndarray:
     return np.divide(kept, norms, out=np.zeros_like(kept), where=norms > 0)
 
 
-class TruncatedEncoder:
-    """An encoder whose vectors and token states keep only their first ``dims`` dimensions.
+class EncoderView:
+    """An encoder standing for ``inner``: every call goes to it; subclasses change some."""
 
-    Token states are cut, not renormalised: mean pooling commutes with the cut, and the
-    pooled vector is normalised after, as for a full-size model.
-    """
-
-    def __init__(self, encoder: TokenEmbedder, dims: int) -> None:
-        if dims > encoder.dim:
-            raise ConfigError(
-                f"embedder dims {dims} exceed the {encoder.dim} dimensions of {encoder.name!r}"
-            )
+    def __init__(self, encoder: TokenEmbedder) -> None:
         self.inner = encoder
-        self.dims = dims
         self.name = encoder.name
 
     @property
     def dim(self) -> int:
         """Size of the vectors."""
-        return self.dims
+        return self.inner.dim
 
     @property
     def max_tokens(self) -> int:
@@ -63,12 +54,41 @@ class TruncatedEncoder:
         return self.inner.content_window
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
-        """Embed with the inner encoder, then truncate and renormalise."""
-        return truncate(self.inner.embed(texts, kind), self.dims)
+        """Embed with the inner encoder."""
+        return self.inner.embed(texts, kind)
 
     def tokenize(self, text: str) -> Tokens:
         """Tokenize with the inner encoder."""
         return self.inner.tokenize(text)
+
+    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
+        """Run the inner model."""
+        return self.inner.token_states(windows)
+
+
+class TruncatedEncoder(EncoderView):
+    """An encoder whose vectors and token states keep only their first ``dims`` dimensions.
+
+    Token states are cut, not renormalised: mean pooling commutes with the cut, and the
+    pooled vector is normalised after, as for a full-size model.
+    """
+
+    def __init__(self, encoder: TokenEmbedder, dims: int) -> None:
+        if dims > encoder.dim:
+            raise ConfigError(
+                f"embedder dims {dims} exceed the {encoder.dim} dimensions of {encoder.name!r}"
+            )
+        super().__init__(encoder)
+        self.dims = dims
+
+    @property
+    def dim(self) -> int:
+        """Size of the vectors."""
+        return self.dims
+
+    def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        """Embed with the inner encoder, then truncate and renormalise."""
+        return truncate(self.inner.embed(texts, kind), self.dims)
 
     def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
         """Run the inner model and keep the first ``dims`` features of every state."""
