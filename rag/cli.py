@@ -240,7 +240,7 @@ def delete(document: str, config: RAGConfig, json_out: bool) -> None:
         deleted = rag.delete(document)
     if json_out:
         _emit({"doc_id": doc, "deleted": deleted})
-    else:
+    elif deleted:
         click.echo(f"deleted {deleted} chunks of {document}")
     if not deleted:
         click.echo(f"error: no stored document matches {document!r}", err=True)
@@ -251,11 +251,14 @@ def delete(document: str, config: RAGConfig, json_out: bool) -> None:
 @json_out
 @options(STORE)
 def stats(config: RAGConfig, json_out: bool) -> None:
-    """Show the collection's documents, chunk count and settings."""
+    """Show the collection's documents, chunk count and settings (creating nothing)."""
     from rag.sdk import RAG
     from rag.serialize import document_json
 
     with RAG(config) as rag:
+        if not rag.store.exists():
+            where = config.store.url or config.store.path
+            click.echo(f"warning: no collection {config.store.collection!r} at {where}", err=True)
         summary = rag.stats()
         docs = [document_json(d) for d in rag.all_documents()]
     if json_out:

@@ -68,6 +68,8 @@ class SqliteRows:
 
     def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with self._lock:
+            if self._db is None and self.path is not None and not self.path.exists():
+                return []  # reading never creates the file (nor its folder)
             try:
                 return list(self._conn.execute(sql, args))
             except sqlite3.Error as e:

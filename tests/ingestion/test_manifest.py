@@ -51,6 +51,14 @@ def test_the_manifest_records_each_source_its_chunks_and_the_settings(
         assert manifest.unfinished() == []
 
 
+def test_reading_a_manifest_that_is_not_there_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "typo" / "docs.manifest.sqlite3"
+    with Manifest(path) as manifest:
+        assert manifest.unfinished() == [] and manifest.entries() == []
+        assert manifest.settings() is None and manifest.get("x") is None
+    assert not (tmp_path / "typo").exists()
+
+
 def test_a_chunking_change_is_refused_and_a_reindex_rechunks_every_document(
     tmp_path: Path, docs: Path, encoder: TransformerEncoder
 ) -> None:

@@ -174,6 +174,24 @@ def test_undecodable_bytes_in_a_question_give_one_line_not_a_traceback(
     assert err.count("\n") == 1 and err.startswith("error: the query holds a byte that is not")
 
 
+def test_read_only_commands_create_no_store_and_say_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    typo = tmp_path / "typo"
+    code, out, err = rag(capsys, "stats", "--store", str(typo))
+    assert code == 0 and "0 documents" in out
+    assert err == f"warning: no collection 'default' at {typo}\n"
+    for command in (["search", "vacation"], ["ask", "vacation"], ["delete", "nothing"]):
+        code, out, err = rag(capsys, *command, "--store", str(typo))
+        assert code == 1 and out == "" and err.count("\n") == 1, (command, out, err)
+    assert not typo.exists()
+
+
+def test_backend_help_names_the_onnx_extra(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = rag(capsys, "ingest", "--help")
+    assert code == 0 and "needs laterag[onnx]" in " ".join(out.split())
+
+
 def test_a_store_held_by_another_process_gives_a_clear_error(
     capsys: pytest.CaptureFixture[str], docs: Path, store: list[str], tmp_path: Path
 ) -> None:
