@@ -21,6 +21,8 @@ from ui.uploads import upload_folder
 MAX_K = 20
 NOTICE = "notice"
 """Session key of the last sidebar action's outcome: (kind, message)."""
+CONFIRM = "pending_delete"
+"""Session key of the document whose delete waits for the user's confirmation."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,16 @@ def pick_collection(settings: AppSettings) -> StoreConfig:
     return store.model_copy(update={"collection": chosen or store.collection})
 
 
+def _ask_delete(info: DocumentInfo) -> None:
+    st.session_state[CONFIRM] = info.doc_id
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop(CONFIRM, None)
+
+
 def _delete(workspace: Workspace, info: DocumentInfo) -> None:
+    st.session_state.pop(CONFIRM, None)
     name = Path(info.source).name
     try:
         deleted = workspace.delete(info.doc_id)
@@ -97,6 +108,21 @@ def show_notice() -> None:
         (st.error if kind == "error" else st.success)(message)
 
 
+def _confirm(workspace: Workspace, info: DocumentInfo) -> None:
+    """Ask before deleting ``info``: a delete cannot be undone."""
+    name = Path(info.source).name
+    st.warning(f"Delete {md_escape(name)} and its {plural(info.chunks, 'chunk')}?")
+    yes, no = st.columns(2)
+    yes.button(
+        "Delete",
+        key="confirm_delete",
+        type="primary",
+        on_click=_delete,
+        args=(workspace, info),
+    )
+    no.button("Cancel", key="cancel_delete", on_click=_cancel_delete)
+
+
 def render_documents(workspace: Workspace, principal: Principal) -> list[DocumentInfo]:
     """List the documents ``principal`` may read, each with its chunking and a delete button."""
     docs = workspace.documents(principal)
@@ -113,9 +139,11 @@ def render_documents(workspace: Workspace, principal: Principal) -> list[Documen
             icon=":material/delete:",
             key=f"delete:{info.doc_id}",
             help=f"Delete {name}",
-            on_click=_delete,
-            args=(workspace, info),
+            on_click=_ask_delete,
+            args=(info,),
         )
+        if st.session_state.get(CONFIRM) == info.doc_id:
+            _confirm(workspace, info)
     return docs
 
 

@@ -1,4 +1,4 @@
-"""The upload area: drop files, ingest them with a progress bar and a status line per file."""
+"""The upload area: drop files, ingest them in the background, progress and a line per file."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ import streamlit as st
 
 from ingestion.loaders import SUPPORTED_EXTENSIONS
 from ingestion.pipeline import FileResult
-from rag.errors import RagError
 from rag.protocols import Upload
+from ui.ingest_jobs import IngestJob, JobView, ingest_jobs
 from ui.resources import Workspace
 from ui.text import md_escape, plural
-from ui.uploads import save_uploads, upload_folder
+from ui.uploads import safe_filename, save_uploads, upload_folder
 
-RESULTS = "ingest_results"
-"""Session key of the last ingest's per-file results."""
 ROUND = "upload_round"
 """Session key counting ingests; part of the uploader's key, so each ingest empties it."""
+WATCHING = "watching_ingest"
+"""Session key set while this session shows a running ingest, to refresh the page at its end."""
+POLL_SECONDS = 1.0
 
 
 def status_line(result: FileResult) -> str:
@@ -31,41 +32,40 @@ def status_line(result: FileResult) -> str:
     return f":green[:material/check_circle:] {md_escape(name)}: {result.status}{chunks}"
 
 
-def ingest_uploads(
-    workspace: Workspace, files: Sequence[Upload], max_bytes: int
-) -> list[FileResult]:
-    """Save and ingest ``files``, showing progress; every file gets a result, failures too."""
-    folder = upload_folder(workspace.config)
-    saved, refused = save_uploads(files, folder, max_bytes)
-    total = len(files)
-    results: list[FileResult] = []
-    bar = st.progress(0.0, text=f"Ingesting {total} files…")
-    lines = st.container()
+def start_ingest(
+    workspace: Workspace, job: IngestJob, files: Sequence[Upload], max_bytes: int
+) -> None:
+    """Save ``files`` and queue them on the collection's background job."""
+    saved, refused = save_uploads(files, upload_folder(workspace.config), max_bytes)
+    job.submit(saved, refused)
 
-    def report(result: FileResult) -> None:
-        results.append(result)
-        bar.progress(len(results) / total, text=f"{len(results)} of {total} files done")
-        lines.markdown(status_line(result))
 
-    def status(line: str) -> None:
-        lines.caption(line)
+def _show(view: JobView) -> None:
+    done = len(view.results)
+    if view.running:
+        text = f"Ingesting: {done} of {view.total} files done"
+        st.progress(done / view.total if view.total else 0.0, text=text)
+        st.caption(f"In progress: {md_escape(', '.join(view.pending))}")
+        if view.status:
+            st.caption(md_escape(view.status))
+    for result in view.results:
+        st.markdown(status_line(result))
 
-    for result in refused:
-        report(result)
-    if saved:
-        try:
-            workspace.ingest(saved, report, on_status=status)
-        except RagError as e:
-            done = {r.path for r in results}
-            for path in saved:
-                if str(path) not in done:
-                    report(FileResult(str(path), "failed", error=f"{path}: {e}"))
-    return results
+
+def _progress(job: IngestJob) -> None:
+    """The job's progress; at its end, a rerun of the whole page (new documents listed)."""
+    view = job.view()
+    _show(view)
+    if view.running:
+        st.session_state[WATCHING] = True
+    elif st.session_state.pop(WATCHING, False):
+        st.rerun()
 
 
 def render(workspace: Workspace, max_bytes: int) -> None:
-    """Show the uploader, ingest what is dropped on request, and the last ingest's results."""
+    """Show the uploader, queue what is dropped on request, and the collection's ingest."""
     st.subheader("Add documents")
+    job = ingest_jobs().job(workspace)
     round_ = st.session_state.setdefault(ROUND, 0)
     files = st.file_uploader(
         "Drop files here",
@@ -74,9 +74,15 @@ def render(workspace: Workspace, max_bytes: int) -> None:
         key=f"uploads:{round_}",
         help=f"{', '.join(SUPPORTED_EXTENSIONS)}; up to {max_bytes // 2**20} MB each.",
     )
-    if files and st.button(f"Ingest {len(files)} file(s)", key="ingest", type="primary"):
-        st.session_state[RESULTS] = ingest_uploads(workspace, files, max_bytes)
+    pending = set(job.view().pending)
+    busy = [f for f in files or [] if safe_filename(f.name) in pending]
+    new = [f for f in files or [] if safe_filename(f.name) not in pending]
+    if busy:
+        names = ", ".join(f.name for f in busy)
+        st.caption(f"Already being ingested: {md_escape(names)}")
+    if new and st.button(f"Ingest {len(new)} file(s)", key="ingest", type="primary"):
+        start_ingest(workspace, job, new, max_bytes)
         st.session_state[ROUND] = round_ + 1
         st.rerun()
-    for result in st.session_state.get(RESULTS, []):
-        st.markdown(status_line(result))
+    running = job.view().running
+    st.fragment(_progress, run_every=POLL_SECONDS if running else None)(job)

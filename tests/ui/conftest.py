@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -77,3 +78,20 @@ def make_app(
     yield make
     st.cache_resource.clear()  # drops (and so closes) the stores the app opened
     st.cache_data.clear()
+
+
+def _settle(at: AppTest, timeout: float = 120.0) -> AppTest:
+    """Rerun the app until its background ingest has ended and the page shows the outcome."""
+    deadline = time.monotonic() + timeout
+    while any(c.value.startswith("In progress:") for c in at.sidebar.caption):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the app's ingest did not end within {timeout:g}s")
+        time.sleep(0.2)
+        at = at.run()
+    return at.run()  # the rerun a finished job asks for
+
+
+@pytest.fixture
+def settle() -> Callable[..., AppTest]:
+    """Return ``settle(at)``: ``at`` rerun until the app's background ingest has ended."""
+    return _settle

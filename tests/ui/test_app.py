@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAIServer
 from streamlit.testing.v1 import AppTest
 
+import ui.resources
 from rag.config import AppConfig, ChunkingConfig, LLMConfig, RAGConfig
 from rag.generation import SYSTEM_PROMPT
 from rag.stores.edge import EdgeStore
@@ -18,6 +21,7 @@ from ui.condense import CONDENSE_PROMPT
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 MakeApp = Callable[..., AppTest]
+Settle = Callable[[AppTest], AppTest]
 QUESTION = "How many vacation days do new employees get?"
 
 
@@ -32,6 +36,10 @@ def assistant_text(at: AppTest, index: int = -1) -> str:
 
 def sidebar_text(at: AppTest) -> str:
     return "\n".join(md.value for md in at.sidebar.markdown).replace("\\", "")
+
+
+def sidebar_captions(at: AppTest) -> list[str]:
+    return [c.value.replace("\\", "") for c in at.sidebar.caption]
 
 
 def headers(at: AppTest) -> list[str]:
@@ -88,7 +96,7 @@ def test_sidebar_lists_documents_with_their_chunking_and_only_live_settings(
 
 
 def test_upload_ingests_several_files_and_reports_each_failure(
-    make_app: MakeApp, store: Path
+    make_app: MakeApp, store: Path, settle: Settle
 ) -> None:
     at = make_app(max_upload_mb=1)
     at.file_uploader[0].set_value(
@@ -107,7 +115,7 @@ def test_upload_ingests_several_files_and_reports_each_failure(
             ("huge.txt", b"x" * (1024 * 1024 + 1), "text/plain"),
         ]
     ).run()
-    at.button(key="ingest").click().run()
+    at = settle(at.button(key="ingest").click().run())
     assert not at.exception
     lines = sidebar_text(at)
     assert ":green[:material/check_circle:] cafeteria.md: ingested" in lines
@@ -124,12 +132,59 @@ def test_upload_ingests_several_files_and_reports_each_failure(
     assert at.expander[0].label.endswith("cafeteria.md")
 
 
-def test_delete_removes_the_document_from_list_and_answers(
+def test_an_ingest_goes_on_while_a_question_is_asked_and_is_not_offered_twice(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, settle: Settle
+) -> None:
+    started, gate = threading.Event(), threading.Event()
+    ingest = ui.resources.Workspace.ingest
+
+    def held(self: ui.resources.Workspace, paths: Any, *args: Any, **kwargs: Any) -> Any:
+        started.set()
+        if not gate.wait(60):
+            raise TimeoutError("the test never opened the gate")
+        return ingest(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(ui.resources.Workspace, "ingest", held)
+    files = [
+        (f"{topic}.md", f"# {topic}\n\nThe {topic} opens at {hour} am.\n".encode(), "text/markdown")
+        for topic, hour in (("gym", 6), ("library", 8), ("clinic", 9))
+    ]
+    at = make_app()
+    at.file_uploader[0].set_value(files).run()
+    at = at.button(key="ingest").click().run()  # returns while the ingest is held
+    assert started.wait(30)
+    assert "In progress: gym.md, library.md, clinic.md" in sidebar_captions(at)
+    at = at.file_uploader[0].set_value(files).run()  # the same files dropped again meanwhile
+    assert "ingest" not in [b.key for b in at.button]
+    assert "Already being ingested: gym.md, library.md, clinic.md" in sidebar_captions(at)
+    at = ask(at, QUESTION)  # a rerun: it used to stop the ingest
+    assert "18 days" in assistant_text(at)
+    gate.set()
+    at = settle(at)
+    lines = sidebar_text(at)
+    for topic in ("gym", "library", "clinic"):
+        assert f":green[:material/check_circle:] {topic}.md: ingested" in lines
+    assert "Documents (6)" in headers(at)
+    at = ask(at, "When does the clinic open?")
+    assert "9 am" in assistant_text(at)
+
+
+def test_delete_asks_first_then_removes_the_document_from_list_and_answers(
     make_app: MakeApp, store: Path, docs: Path
 ) -> None:
     at = make_app()
     [button] = [b for b in at.sidebar.button if b.help == "Delete travel-policy.txt"]
     at = button.click().run()
+    assert "Documents (3)" in headers(at)  # nothing gone before the user confirms
+    [question] = at.sidebar.warning
+    assert re.fullmatch(
+        r"Delete travel-policy\.txt and its [1-9]\d* chunks?\?", question.value.replace("\\", "")
+    )
+    at = at.button(key="cancel_delete").click().run()
+    assert "Documents (3)" in headers(at) and not at.sidebar.warning
+    [button] = [b for b in at.sidebar.button if b.help == "Delete travel-policy.txt"]
+    at = button.click().run()
+    at = at.button(key="confirm_delete").click().run()
     [notice] = at.sidebar.success
     assert re.fullmatch(r"Deleted travel-policy\.txt \([1-9]\d* chunks?\)", notice.value)
     text = sidebar_text(at)

@@ -60,6 +60,7 @@ def test_a_config_file_changes_k_retrieval_and_chunking_in_the_app(
     store: Path,
     tmp_path: Path,
     encoder: TransformerEncoder,
+    settle: Callable[[AppTest], AppTest],
 ) -> None:
     file = tmp_path / "laterag.toml"
     file.write_text(
@@ -81,7 +82,7 @@ def test_a_config_file_changes_k_retrieval_and_chunking_in_the_app(
     captions = [c.value for c in at.sidebar.caption]
     assert "Hybrid search (dense and BM25, rrf fusion), one passage a page." in captions
     at.file_uploader[0].set_value([("cafeteria.md", NOTES.encode(), "text/markdown")]).run()
-    at = at.button(key="ingest").click().run()
+    at = settle(at.button(key="ingest").click().run())
     at = at.chat_input[0].set_value("What does the cafeteria serve?").run()
     assert hybrid and hybrid[0] >= 9  # searched hybrid, for the configured k
     assert "ramen" in "\n".join(md.value for md in at.chat_message[-1].markdown)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from needs import unavailable
 
-from rag.config import StoreConfig
+from rag.config import RAGConfig, StoreConfig
 from ui.launch import streamlit_command, streamlit_env
 from ui.settings import AppSettings
 
@@ -67,7 +67,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) ->
 def app_url(store: Path, tmp_path: Path) -> Iterator[str]:
     """The app served by ``streamlit run`` on a free loopback port over the sample store."""
     port = free_port()
-    settings = AppSettings(store=StoreConfig(path=store))
+    settings = AppSettings(RAGConfig(store=StoreConfig(path=store)))
     env = streamlit_env(settings, os.environ)
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.pop("OPENAI_API_KEY", None)
