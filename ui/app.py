@@ -8,6 +8,7 @@ import streamlit as st
 
 from rag.errors import RagError
 from ui import chat, sidebar, upload_panel
+from ui.ingest_jobs import ingest_jobs
 from ui.resources import workspace_for
 from ui.settings import settings_from_env
 
@@ -31,7 +32,8 @@ def main() -> None:
     with st.sidebar:
         sidebar.show_notice()
         upload_panel.render(workspace, settings.max_upload_bytes)
-        docs = sidebar.render_documents(workspace, settings.principal)
+        ingesting = ingest_jobs().job(workspace).view().pending
+        docs = sidebar.render_documents(workspace, settings.principal, ingesting)
         chat_settings = sidebar.chat_settings(settings)
     st.header("Ask your documents")
     st.caption(f"Collection {store.collection} · {len(docs)} documents")

@@ -27,8 +27,13 @@ class JobView:
 
     results: tuple[FileResult, ...]
     total: int
-    pending: tuple[str, ...]
+    pending: tuple[Path, ...]
     status: str | None
+
+    @property
+    def pending_names(self) -> list[str]:
+        """The file names still to be ingested."""
+        return [p.name for p in self.pending]
 
     @property
     def running(self) -> bool:
@@ -48,12 +53,12 @@ class IngestJob:
         self._total = 0
         self._status: str | None = None
         self._thread: threading.Thread | None = None
+        self._working = False  # from a thread's start until it finds the queue empty
 
     def view(self) -> JobView:
         """A snapshot of the job for the page."""
         with self._lock:
-            names = tuple(p.name for p in self._pending)
-            return JobView(tuple(self._results), self._total, names, self._status)
+            return JobView(tuple(self._results), self._total, tuple(self._pending), self._status)
 
     def submit(self, paths: Sequence[Path], refused: Sequence[FileResult]) -> None:
         """Queue ``paths`` (a file already pending is not queued twice) and record ``refused``.
@@ -68,7 +73,8 @@ class IngestJob:
             self._pending.extend(fresh)
             self._results.extend(refused)
             self._total += len(fresh) + len(refused)
-            if fresh and (self._thread is None or not self._thread.is_alive()):
+            if fresh and not self._working:
+                self._working = True
                 self._thread = threading.Thread(target=self._run, name="app-ingest", daemon=True)
                 self._thread.start()
 
@@ -93,6 +99,7 @@ class IngestJob:
             with self._lock:
                 batch, self._queue = self._queue, []
                 if not batch:
+                    self._working = False
                     return
             try:
                 self.workspace.ingest(batch, self._record, on_status=self._say)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,22 +124,30 @@ def _confirm(workspace: Workspace, info: DocumentInfo) -> None:
     no.button("Cancel", key="cancel_delete", on_click=_cancel_delete)
 
 
-def render_documents(workspace: Workspace, principal: Principal) -> list[DocumentInfo]:
-    """List the documents ``principal`` may read, each with its chunking and a delete button."""
+def render_documents(
+    workspace: Workspace, principal: Principal, ingesting: Collection[Path] = ()
+) -> list[DocumentInfo]:
+    """List the documents ``principal`` may read, each with its chunking and a delete button.
+
+    A document whose file is in ``ingesting`` cannot be deleted until its ingest has ended.
+    """
     docs = workspace.documents(principal)
     st.subheader(f"Documents ({len(docs)})")
     st.caption(f"Signed in as {md_escape(principal.describe())}")
     if not docs:
         st.caption("None yet: add files above.")
+    busy = {p.resolve() for p in ingesting}
     for info in docs:
         name = Path(info.source).name
+        held = Path(info.source).resolve() in busy
         text, button = st.columns([5, 1], vertical_alignment="center")
         text.markdown(f"**{md_escape(name)}**  \n{md_escape(_describe(info))}", help=info.source)
         button.button(
             "",
             icon=":material/delete:",
             key=f"delete:{info.doc_id}",
-            help=f"Delete {name}",
+            help=f"{name} is being ingested" if held else f"Delete {name}",
+            disabled=held,
             on_click=_ask_delete,
             args=(info,),
         )

@@ -45,7 +45,7 @@ def _show(view: JobView) -> None:
     if view.running:
         text = f"Ingesting: {done} of {view.total} files done"
         st.progress(done / view.total if view.total else 0.0, text=text)
-        st.caption(f"In progress: {md_escape(', '.join(view.pending))}")
+        st.caption(f"In progress: {md_escape(', '.join(view.pending_names))}")
         if view.status:
             st.caption(md_escape(view.status))
     for result in view.results:
@@ -74,7 +74,7 @@ def render(workspace: Workspace, max_bytes: int) -> None:
         key=f"uploads:{round_}",
         help=f"{', '.join(SUPPORTED_EXTENSIONS)}; up to {max_bytes // 2**20} MB each.",
     )
-    pending = set(job.view().pending)
+    pending = set(job.view().pending_names)
     busy = [f for f in files or [] if safe_filename(f.name) in pending]
     new = [f for f in files or [] if safe_filename(f.name) not in pending]
     if busy:

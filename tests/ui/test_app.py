@@ -168,6 +168,18 @@ def test_an_ingest_goes_on_while_a_question_is_asked_and_is_not_offered_twice(
     at = ask(at, "When does the clinic open?")
     assert "9 am" in assistant_text(at)
 
+    gate.clear()  # a new version of gym.md, held again: its old version cannot be deleted now
+    at.file_uploader[0].set_value(
+        [("gym.md", b"# gym\n\nThe gym opens at 5 am.\n", "text/markdown")]
+    )
+    at = at.button(key="ingest").click().run()
+    [button] = [b for b in at.sidebar.button if b.key.startswith("delete:") and "gym" in b.help]
+    assert button.disabled and button.help == "gym.md is being ingested"
+    gate.set()
+    at = settle(at)
+    [button] = [b for b in at.sidebar.button if b.key.startswith("delete:") and "gym" in b.help]
+    assert not button.disabled
+
 
 def test_delete_asks_first_then_removes_the_document_from_list_and_answers(
     make_app: MakeApp, store: Path, docs: Path
