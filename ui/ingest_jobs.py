@@ -130,7 +130,7 @@ class IngestJobs:
         key = f"{store.url or store.path.resolve()}::{store.collection}"
         with self._lock:
             job = self._jobs.get(key)
-            if job is None or job.workspace is not workspace and not job.view().running:
+            if job is None or (job.workspace is not workspace and not job.view().running):
                 job = self._jobs[key] = IngestJob(workspace)
             return job
 
