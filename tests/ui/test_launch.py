@@ -51,7 +51,7 @@ def test_command_serves_on_loopback_without_telemetry() -> None:
     assert flag(command, "--browser.gatherUsageStats") == "false"
     assert flag(command, "--global.developmentMode") == "false"
     assert flag(command, "--server.maxUploadSize") == "7"
-    assert "qk-secret" not in " ".join(command)
+    assert "secret" not in " ".join(command)  # neither key on argv
 
 
 def test_settings_reach_the_app_through_the_environment() -> None:
