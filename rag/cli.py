@@ -541,6 +541,7 @@ def migrate_store(
     from ingestion.manifest import manifest_for
     from rag.errors import ConfigError
     from rag.migrate import migrate, server_target, state_path
+    from rag.redact import masked_url
     from rag.stores.edge import EdgeStore
 
     store = config.store
@@ -550,7 +551,7 @@ def migrate_store(
             "LATERAG_QDRANT_URL, and name the server with --to-url"
         )
     collection = to_collection or store.collection
-    target_name = f"{to_url.rstrip('/')}/collections/{collection}"
+    target_name = f"{masked_url(to_url).rstrip('/')}/collections/{collection}"
     source = EdgeStore(store.path / store.collection, collection=store.collection)
     target = server_target(to_url, store, collection)
     with (

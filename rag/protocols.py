@@ -383,15 +383,23 @@ class Generator(Protocol):
 
     name: str
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Gen[str, None, Answer]:
-        """Yield the answer text as it is produced, then return the whole answer."""
+    def stream(
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
+    ) -> Gen[str, None, Answer]:
+        """Yield the answer text as it is produced, then return the whole answer.
+
+        ``instructions`` (a chat's system messages) are followed within the prompt's rules
+        by generators that can follow any.
+        """
         ...
 
-    def astream(self, question: str, hits: Sequence[Hit]) -> AsyncGenerator[str | Answer, None]:
+    def astream(
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
+    ) -> AsyncGenerator[str | Answer, None]:
         """Like ``stream`` for asyncio: yield the text deltas, then the whole ``Answer`` last."""
         ...
 
-    def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def generate(self, question: str, hits: Sequence[Hit], *, instructions: str = "") -> Answer:
         """Return the whole answer with its citations."""
         ...
 

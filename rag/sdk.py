@@ -42,6 +42,7 @@ from rag.protocols import (
     TokenEmbedder,
     VectorStore,
 )
+from rag.redact import masked_url
 from rag.stores import open_store
 from rag.text import check_text
 from rag.types import (
@@ -64,27 +65,34 @@ from retrievers.title_boost import TitleBoostedRetriever, TitleVectors
 class AnswerStream:
     """Iterate for the answer's text as it arrives; ``answer`` holds the whole when done."""
 
-    def __init__(self, question: str, hits: list[Hit], generator: Generator) -> None:
+    def __init__(
+        self, question: str, hits: list[Hit], generator: Generator, instructions: str = ""
+    ) -> None:
         self.question = question
         self.hits = hits
+        self.instructions = instructions
         self._generator = generator
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        self.answer = yield from self._generator.stream(self.question, self.hits)
+        stream = self._generator.stream(self.question, self.hits, instructions=self.instructions)
+        self.answer = yield from stream
 
 
 class AsyncAnswerStream:
     """Iterate with ``async for`` for the answer's text; ``answer`` holds the whole when done."""
 
-    def __init__(self, question: str, hits: list[Hit], generator: Generator) -> None:
+    def __init__(
+        self, question: str, hits: list[Hit], generator: Generator, instructions: str = ""
+    ) -> None:
         self.question = question
         self.hits = hits
+        self.instructions = instructions
         self._generator = generator
         self.answer: Answer | None = None
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        items = self._generator.astream(self.question, self.hits)
+        items = self._generator.astream(self.question, self.hits, instructions=self.instructions)
         try:
             async for item in items:
                 if isinstance(item, Answer):
@@ -450,10 +458,15 @@ class RAG:
         search_filter: SearchFilter | None = None,
         *,
         principal: Principal | None = None,
+        instructions: str = "",
     ) -> Answer:
-        """Answer ``question`` from the documents ``principal`` may read, with citations."""
+        """Answer ``question`` from the documents ``principal`` may read, with citations.
+
+        ``instructions`` (say, a chat's system messages) are followed within the fixed
+        prompt's rules by an LLM; the extractive generator ignores them.
+        """
         hits = self.search(question, k, search_filter, principal=principal)
-        return self.generator.generate(question, hits)
+        return self.generator.generate(question, hits, instructions=instructions)
 
     def stream(
         self,
@@ -462,10 +475,11 @@ class RAG:
         search_filter: SearchFilter | None = None,
         *,
         principal: Principal | None = None,
+        instructions: str = "",
     ) -> AnswerStream:
         """Like ``ask``, but the answer's text can be read as it is produced."""
         hits = self.search(question, k, search_filter, principal=principal)
-        return AnswerStream(question, hits, self.generator)
+        return AnswerStream(question, hits, self.generator, instructions)
 
     async def astream(
         self,
@@ -474,11 +488,12 @@ class RAG:
         search_filter: SearchFilter | None = None,
         *,
         principal: Principal | None = None,
+        instructions: str = "",
     ) -> AsyncAnswerStream:
         """Like ``stream``: await it for the stream, then ``async for`` its text deltas."""
         hits = await self.asearch(question, k, search_filter, principal=principal)
         generator = await asyncio.to_thread(lambda: self.generator)
-        return AsyncAnswerStream(question, hits, generator)
+        return AsyncAnswerStream(question, hits, generator, instructions)
 
     async def aask(
         self,
@@ -487,9 +502,12 @@ class RAG:
         search_filter: SearchFilter | None = None,
         *,
         principal: Principal | None = None,
+        instructions: str = "",
     ) -> Answer:
         """Like ``ask``; the LLM request is awaited, so many questions can be in flight."""
-        stream = await self.astream(question, k, search_filter, principal=principal)
+        stream = await self.astream(
+            question, k, search_filter, principal=principal, instructions=instructions
+        )
         async for _ in stream:
             pass
         if stream.answer is None:
@@ -532,7 +550,7 @@ class RAG:
         return {
             "collection": store.collection,
             "backend": "server" if store.url else "embedded",
-            "location": store.url or str(store.path),
+            "location": masked_url(store.url) if store.url else str(store.path),
             "documents": len(docs),
             "chunks": chunks,
             "settings": {k: v for k, v in docs[0].metadata.items() if k != "access"}

@@ -10,9 +10,10 @@ import streamlit as st
 
 from ingestion.loaders import load_document
 from rag.errors import RagError
+from rag.generation import OpenAIChatGenerator
+from rag.generation.condense import condense_question
 from rag.types import Answer, Citation, Document
 from ui.citations import citation_label, cited_passage, pages_label, passage_html
-from ui.condense import condense_question
 from ui.resources import Workspace
 from ui.sidebar import ChatSettings
 from ui.text import md_escape, no_math
@@ -100,7 +101,7 @@ def answer(workspace: Workspace, history: list[Turn], question: str, chat: ChatS
             if chat.llm.enabled and history:
                 earlier = [(t.question, t.text) for t in history if t.answer]
                 with st.spinner("Reading the follow-up with the conversation…"):
-                    searched = condense_question(earlier, question, chat.llm)
+                    searched = condense_question(earlier, question, OpenAIChatGenerator(chat.llm))
                 if searched != question:
                     st.caption(f"Searched for: {md_escape(searched)}")
             stream = workspace.stream(searched, chat.k, chat.llm, chat.principal)

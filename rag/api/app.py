@@ -10,26 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from rag.access import ANONYMOUS, Access, Principal
 from rag.api import uploads
+from rag.api.errors import add_error_handlers
+from rag.api.limits import JsonBodyLimit
 from rag.api.openai_compat import chat_router
-from rag.api.schemas import SearchRequest, error_body
+from rag.api.schemas import SearchRequest
 from rag.api.state import DEFAULT_MAX_UPLOAD_BYTES, ApiState
-from rag.errors import (
-    ConfigError,
-    GenerationError,
-    InputError,
-    LoaderError,
-    RagError,
-    StoreLockedError,
-)
+from rag.errors import ConfigError
 from rag.sdk import RAG
 from rag.serialize import document_json, hit_json, ingest_json
 
@@ -40,48 +32,6 @@ MAX_FILES = 100
 
 _BEARER = HTTPBearer(auto_error=False, description="The token given to `rag serve --token`.")
 """Reads ``Authorization: Bearer ...`` (module level: FastAPI resolves annotations here)."""
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request_error",
-}
-
-
-def _status(error: RagError) -> int:
-    if isinstance(error, ConfigError | LoaderError | InputError):
-        return 400
-    if isinstance(error, GenerationError):
-        return 502
-    if isinstance(error, StoreLockedError):
-        return 503
-    return 500
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    """Every error answers ``{"error": {"message", "type"}}``, as OpenAI's API does."""
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
-        kind = _ERROR_TYPES.get(e.status_code, "server_error")
-        body = error_body(str(e.detail), kind)
-        return JSONResponse(body, status_code=e.status_code, headers=e.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()
-        )
-        return JSONResponse(error_body(problems, "invalid_request_error"), status_code=422)
-
-    @app.exception_handler(RagError)
-    async def rag_error(request: Request, e: RagError) -> JSONResponse:
-        status = _status(e)
-        log.warning("%s %s failed: %s", request.method, request.url.path, e)
-        return JSONResponse(error_body(str(e), type(e).__name__), status_code=status)
 
 
 def _caller(tokens: Mapping[str, Principal]) -> Any:
@@ -196,7 +146,8 @@ def create_app(
         summary="Cited answers and search over one LateRAG collection.",
         version="1",
     )
-    _add_error_handlers(app)
+    add_error_handlers(app)
+    app.add_middleware(JsonBodyLimit)
     callers = dict(tokens or {})
     if token:
         callers[token] = ANONYMOUS

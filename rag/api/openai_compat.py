@@ -1,6 +1,9 @@
 """``POST /v1/chat/completions``: OpenAI's chat API answered from the collection, with citations.
 
-The question is the last user message (earlier turns are not used). The answer's text carries
+The question is the last user message. With an LLM configured, a follow-up is first rewritten
+with the earlier turns into a standalone question (``rag.generation.condense``, as the chat app
+does), which is searched and answered; system and developer messages are instructions the LLM
+follows within the fixed prompt's rules. The answer's text carries
 ``[n]`` markers; the citations they point to come in an extra top-level ``citations`` field of
 the response, or of the final chunk when streaming. ``model`` is the generator that answered.
 """
@@ -19,9 +22,11 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
 from rag.access import Principal
-from rag.api.schemas import ChatRequest, error_body
+from rag.api.errors import error_body, status_of
+from rag.api.schemas import ChatRequest
 from rag.api.state import ApiState
 from rag.errors import RagError
+from rag.generation.condense import condense_question
 from rag.sdk import AnswerStream
 from rag.serialize import citation_json
 from rag.types import Answer
@@ -76,10 +81,10 @@ class Completion:
                     yield _sse(self.chunk({"content": delta}))
         except RagError as e:
             log.warning("chat completion %s failed mid-stream: %s", self.id, e)
-            yield _sse(error_body(str(e), "server_error"))
+            yield _sse(error_body(str(e), status_of(e)))
             return
         if stream.answer is None:
-            yield _sse(error_body("the answer stream ended without an answer", "server_error"))
+            yield _sse(error_body("the answer stream ended without an answer", 500))
             return
         final = self.chunk({}, "stop")
         final["citations"] = [citation_json(c) for c in stream.answer.citations]
@@ -111,13 +116,15 @@ def chat_router(state: ApiState, caller: Any) -> APIRouter:
         question = request.question()
         if not question:
             raise HTTPException(400, "the request has no user message with text to answer")
-        k, search_filter = request.k, request.search_filter()
+        k, search_filter, instructions = request.k, request.search_filter(), request.instructions()
         state.require_collection()
+        if rag.config.llm.enabled:  # no lock is held while the LLM rewrites
+            question = condense_question(request.history(), question, rag.chat_model)
         if not request.stream:
-            answer = rag.ask(question, k, search_filter, principal=who)
+            answer = rag.ask(question, k, search_filter, principal=who, instructions=instructions)
             return Completion(answer.generator).response(answer)
         # retrieval errors become HTTP errors before the stream starts
-        stream = rag.stream(question, k, search_filter, principal=who)
+        stream = rag.stream(question, k, search_filter, principal=who, instructions=instructions)
         events = Completion(rag.generator.name).events(stream)
         return StreamingResponse(
             in_thread(events),

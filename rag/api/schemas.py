@@ -6,6 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rag.api.limits import (
+    MAX_INSTRUCTION_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_MESSAGES,
+    MAX_QUERY_CHARS,
+)
 from rag.errors import InputError
 from rag.text import check_text
 from rag.types import SearchFilter
@@ -62,7 +68,7 @@ class SearchRequest(_Filtered):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
 
 
 class TextPart(_Body):
@@ -88,6 +94,12 @@ class ChatMessage(_Body):
             return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
         return self.content or ""
 
+    @model_validator(mode="after")
+    def _short_enough(self) -> ChatMessage:
+        if len(self.text()) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"a message is longer than {MAX_MESSAGE_CHARS} characters")
+        return self
+
 
 class ChatRequest(_Filtered):
     """``POST /v1/chat/completions``: OpenAI's fields (others are accepted and ignored).
@@ -98,17 +110,40 @@ class ChatRequest(_Filtered):
     model_config = ConfigDict(extra="allow")
 
     model: str = ""
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
 
+    @model_validator(mode="after")
+    def _sizes(self) -> ChatRequest:
+        if len(self.question()) > MAX_QUERY_CHARS:
+            raise ValueError(f"the last user message is longer than {MAX_QUERY_CHARS} characters")
+        if len(self.instructions()) > MAX_INSTRUCTION_CHARS:
+            raise ValueError(
+                f"the system messages are longer than {MAX_INSTRUCTION_CHARS} characters"
+            )
+        return self
+
+    def _last_user(self) -> int:
+        return max((i for i, m in enumerate(self.messages) if m.role == "user"), default=-1)
+
     def question(self) -> str:
-        """The last user message's text: earlier turns are not used."""
-        for message in reversed(self.messages):
-            if message.role == "user":
-                return message.text().strip()
-        return ""
+        """The last user message's text."""
+        last = self._last_user()
+        return self.messages[last].text().strip() if last >= 0 else ""
 
+    def instructions(self) -> str:
+        """The system and developer messages' text, in order, for the generator."""
+        texts = (m.text().strip() for m in self.messages if m.role in ("system", "developer"))
+        return "\n\n".join(t for t in texts if t)
 
-def error_body(message: str, kind: str, **extra: Any) -> dict[str, Any]:
-    """The body of every error response, shaped as OpenAI's so its clients show the message."""
-    return {"error": {"message": message, "type": kind, **extra}}
+    def history(self) -> list[tuple[str, str]]:
+        """The earlier turns, as (question, answer) pairs, before the last user message."""
+        turns: list[tuple[str, str]] = []
+        for message in self.messages[: max(self._last_user(), 0)]:
+            text = message.text().strip()
+            if message.role == "user" and text:
+                turns.append((text, ""))
+            elif message.role == "assistant" and turns and text:
+                asked, answered = turns[-1]
+                turns[-1] = (asked, f"{answered}\n{text}".strip())
+        return turns

@@ -150,14 +150,19 @@ class ExtractiveGenerator:
                 break
         return picks
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Generator[str, None, Answer]:
-        """Yield the answer one cited sentence at a time, then return the whole answer."""
+    def stream(
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
+    ) -> Generator[str, None, Answer]:
+        """Yield the answer one cited sentence at a time, then return the whole answer.
+
+        Quoted sentences cannot follow ``instructions``: they are ignored.
+        """
         pieces, answer = self._answer(question, hits)
         yield from pieces
         return answer
 
     async def astream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
     ) -> AsyncGenerator[str | Answer, None]:
         """Like ``stream`` for asyncio, the model run in a worker thread; the answer comes last."""
         pieces, answer = await asyncio.to_thread(self._answer, question, hits)
@@ -165,7 +170,7 @@ class ExtractiveGenerator:
             yield piece
         yield answer
 
-    def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def generate(self, question: str, hits: Sequence[Hit], *, instructions: str = "") -> Answer:
         """Return the cited sentences as an answer; each citation quotes its sentences."""
         return self._answer(question, hits)[1]
 

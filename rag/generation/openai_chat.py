@@ -8,13 +8,13 @@ import weakref
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from rag.config import LLMConfig
 from rag.errors import ConfigError, GenerationError
 from rag.generation.citations import build_answer, drain, no_hits_answer
 from rag.generation.prompt import build_prompt
 from rag.generation.retry import Attempts, RetryPolicy, acall, call
+from rag.redact import masked_url, redact, url_secrets
 from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -24,14 +24,6 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_API_KEY = "not-needed"
 """Sent when no key is configured: local servers (llama.cpp, vLLM, Ollama) ignore it."""
-
-
-def _safe_url(url: str) -> str:
-    """Return ``url`` without any ``user:password@`` part."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 class _Reading:
@@ -84,7 +76,7 @@ class OpenAIChatGenerator:
             raise ConfigError("the LLM generator needs both a base URL and a model name")
         self.config = config
         self.name: str = config.model
-        self.base_url: str = _safe_url(config.base_url)
+        self.base_url: str = masked_url(config.base_url)
         self.retry = RetryPolicy(config.max_retries, config.retry_base_seconds)
         self._client: openai.OpenAI | None = None
         self._async_clients: weakref.WeakKeyDictionary[
@@ -128,10 +120,10 @@ class OpenAIChatGenerator:
         return client
 
     def _redact(self, text: str) -> str:
-        """Return ``text`` as one short line with the API key masked."""
+        """Return ``text`` as one short line with the API key and the URL's secrets masked."""
         key = self._api_key()
-        if key and key != PLACEHOLDER_API_KEY:
-            text = text.replace(key, "***")
+        secrets = url_secrets(self.config.base_url or "")
+        text = redact(text, [*secrets, key] if key != PLACEHOLDER_API_KEY else secrets)
         line = " ".join(text.split())
         return line if len(line) <= 200 else line[:199] + "…"
 
@@ -188,10 +180,12 @@ class OpenAIChatGenerator:
             "stream": True,
         }
 
-    def _prompt_request(self, question: str, hits: Sequence[Hit]) -> dict[str, Any]:
+    def _prompt_request(
+        self, question: str, hits: Sequence[Hit], instructions: str
+    ) -> dict[str, Any]:
         """The request answering ``question`` from the numbered ``hits``."""
         log.debug("asking %s at %s with %d passages", self.name, self.base_url, len(hits))
-        prompt = build_prompt(question, hits)
+        prompt = build_prompt(question, hits, instructions)
         return self._request(
             [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
         )
@@ -226,9 +220,12 @@ class OpenAIChatGenerator:
             raise GenerationError(f"LLM endpoint {self.base_url} returned an empty answer")
         return build_answer(question, "".join(reading.parts).strip(), hits, self.name)
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Generator[str, None, Answer]:
+    def stream(
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
+    ) -> Generator[str, None, Answer]:
         """Yield the answer's text deltas, then return the answer with its citations.
 
+        ``instructions`` go into the system message, under its rules (``build_prompt``).
         Raises ``GenerationError`` on any endpoint failure.
         """
         if not hits:
@@ -237,7 +234,7 @@ class OpenAIChatGenerator:
             return answer
         reading = _Reading(self.name)
         with self._errors(reading):
-            request = self._prompt_request(question, hits)
+            request = self._prompt_request(question, hits, instructions)
             stream = self._create(request, reading)
             try:
                 for chunk in stream:
@@ -247,7 +244,7 @@ class OpenAIChatGenerator:
         return self._answer(question, hits, reading)
 
     async def astream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: str, hits: Sequence[Hit], *, instructions: str = ""
     ) -> AsyncGenerator[str | Answer, None]:
         """Like ``stream`` for asyncio, the request awaited; the answer comes last."""
         if not hits:
@@ -257,7 +254,7 @@ class OpenAIChatGenerator:
             return
         reading = _Reading(self.name)
         with self._errors(reading):
-            request = self._prompt_request(question, hits)
+            request = self._prompt_request(question, hits, instructions)
             client = self._async_openai()
             stream = await acall(
                 lambda: client.chat.completions.create(**request),
@@ -273,9 +270,9 @@ class OpenAIChatGenerator:
                 await stream.close()
         yield self._answer(question, hits, reading)
 
-    def generate(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def generate(self, question: str, hits: Sequence[Hit], *, instructions: str = "") -> Answer:
         """Return the whole answer with citations parsed from its ``[n]`` markers."""
-        return drain(self.stream(question, hits))
+        return drain(self.stream(question, hits, instructions=instructions))
 
     def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
         """Send plain chat ``messages`` (no passages, no citations) and return the reply.

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from rag.api import create_app
 from rag.config import LLMConfig
+from rag.generation.condense import condense_messages
+from rag.generation.prompt import SYSTEM_PROMPT
 from rag.sdk import RAG
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -147,3 +149,44 @@ def test_requests_without_a_question_or_collection_are_refused(
         client(url).chat.completions.create(
             model="m", messages=[{"role": "system", "content": "hi"}]
         )
+
+
+def _served_with_llm(new_rag: NewRag, server: FakeOpenAIServer, serve: Serve, uploads: Path) -> str:
+    """The URL of an API over examples/docs answering with the fake LLM."""
+    rag = new_rag(LLMConfig(base_url=server.base_url, model="fake-model", max_retries=0))
+    assert not rag.ingest([EXAMPLES]).failed
+    return serve(create_app(rag, upload_dir=uploads))
+
+
+def test_a_follow_up_is_condensed_with_the_history_and_system_messages_instruct(
+    new_rag: NewRag, openai_server: FakeOpenAIServer, serve: Serve, tmp_path: Path
+) -> None:
+    openai_server.reply = "How many vacation days do employees get after five years?"
+    url = _served_with_llm(new_rag, openai_server, serve, tmp_path)
+    client(url).chat.completions.create(
+        model="m",
+        messages=[
+            {"role": "system", "content": "Answer in French."},
+            {"role": "user", "content": VACATION},
+            {"role": "assistant", "content": "New employees get 18 days [1]."},
+            {"role": "user", "content": "And after five years?"},
+        ],
+    )
+    condense, answer = openai_server.requests[-2:]
+    assert condense.messages == condense_messages(
+        [(VACATION, "New employees get 18 days [1].")], "And after five years?"
+    )
+    system, user = answer.messages
+    assert system["content"].startswith(SYSTEM_PROMPT)  # the fixed rules come first
+    assert "<instructions>\nAnswer in French.\n</instructions>" in system["content"]
+    assert user["content"].endswith(f"Question: {openai_server.reply}")  # searched and asked
+
+
+def test_a_first_question_is_not_condensed_and_without_system_messages_the_prompt_is_fixed(
+    new_rag: NewRag, openai_server: FakeOpenAIServer, serve: Serve, tmp_path: Path
+) -> None:
+    url = _served_with_llm(new_rag, openai_server, serve, tmp_path)
+    ask(url, VACATION)
+    [answer] = openai_server.requests
+    assert answer.messages[0]["content"] == SYSTEM_PROMPT
+    assert answer.messages[1]["content"].endswith(f"Question: {VACATION}")

@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 import ui.resources
 from rag.config import AppConfig, ChunkingConfig, LLMConfig, RAGConfig
 from rag.generation import SYSTEM_PROMPT
+from rag.generation.condense import CONDENSE_PROMPT
 from rag.stores.edge import EdgeStore
-from ui.condense import CONDENSE_PROMPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -1,12 +1,14 @@
-"""Follow-up questions rewritten as standalone questions by the configured LLM, for retrieval."""
+"""Follow-up questions rewritten as standalone questions by an LLM, for retrieval.
+
+The chat app and the API's chat completions both search with the rewritten question.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
-from rag.config import LLMConfig
-from rag.generation import OpenAIChatGenerator
+from rag.protocols import ChatModel
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +36,14 @@ def condense_messages(history: Sequence[tuple[str, str]], question: str) -> list
     ]
 
 
-def condense_question(history: Sequence[tuple[str, str]], question: str, config: LLMConfig) -> str:
-    """Return ``question`` made standalone using ``history``; unchanged without history.
+def condense_question(history: Sequence[tuple[str, str]], question: str, chat: ChatModel) -> str:
+    """Return ``question`` made standalone by ``chat`` using ``history``; unchanged without.
 
     Raises ``GenerationError`` when the endpoint fails.
     """
     if not history:
         return question
-    reply = OpenAIChatGenerator(config).complete(condense_messages(history, question))
+    reply = chat.complete(condense_messages(history, question))
     standalone = " ".join(reply.split())
     logger.debug("condensed %r to %r", question, standalone)
     return standalone or question

@@ -7,11 +7,14 @@ from fake_openai import FakeOpenAIServer
 
 from rag.config import LLMConfig
 from rag.errors import GenerationError
-from ui.condense import HISTORY_TURNS, condense_messages, condense_question
+from rag.generation import OpenAIChatGenerator
+from rag.generation.condense import HISTORY_TURNS, condense_messages, condense_question
 
 
-def llm(server: FakeOpenAIServer) -> LLMConfig:
-    return LLMConfig(base_url=server.base_url, model="fake-model", max_retries=0)
+def llm(server: FakeOpenAIServer) -> OpenAIChatGenerator:
+    return OpenAIChatGenerator(
+        LLMConfig(base_url=server.base_url, model="fake-model", max_retries=0)
+    )
 
 
 def test_no_history_means_no_call(openai_server: FakeOpenAIServer) -> None:
@@ -45,4 +48,4 @@ def test_a_timeout_is_a_generation_error(openai_server: FakeOpenAIServer) -> Non
     openai_server.delay = 2.0
     config = LLMConfig(base_url=openai_server.base_url, model="m", max_retries=0, timeout=0.2)
     with pytest.raises(GenerationError, match="timed out"):
-        condense_question([("q", "a")], "and?", config)
+        condense_question([("q", "a")], "and?", OpenAIChatGenerator(config))
