@@ -17,23 +17,22 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 class ApiState:
     """One served collection; ``rag`` is safe to use from every route at once (``rag.locking``).
 
-    ``documents`` is the count of public documents ``/health`` reports: refreshed after each
-    ingest and delete, so health never waits for the store.
+    ``documents`` is the count of public documents ``/health`` reports and ``collection`` the
+    collection's name: refreshed after each ingest and delete, so health never waits for the
+    store or the model.
     """
 
     rag: RAG
     upload_dir: Path
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     documents: int = 0
+    collection: str = ""
 
     def count_documents(self) -> None:
-        """Refresh ``documents`` from the store."""
+        """Refresh ``documents`` and ``collection`` from the store."""
+        store = self.rag.store
+        self.collection = str(getattr(store, "collection", self.rag.config.store.collection))
         self.documents = len(self.rag.documents())
-
-    @property
-    def collection(self) -> str:
-        """The served collection's name."""
-        return str(getattr(self.rag.store, "collection", self.rag.config.store.collection))
 
     def require_collection(self) -> None:
         """Raise 404 while the collection does not exist."""

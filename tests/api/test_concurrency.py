@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fake_openai import FakeOpenAIServer
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 import ingestion.executors.local as local_executor
 from rag.api import create_app
@@ -105,3 +106,28 @@ def test_search_and_health_answer_during_an_ingest(
     assert answers and answers[0].status_code == 200, answers
     after = httpx.get(f"{url}/health", timeout=HANG_GUARD).json()["documents"]
     assert after == before + 1  # the cached count follows the ingest
+
+
+def test_health_never_waits_for_the_store_or_the_model(docs_rag: RAG, tmp_path: Path) -> None:
+    client = TestClient(create_app(docs_rag, upload_dir=tmp_path))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # as a long store call and forward pass would
+        with docs_rag.locks.write, docs_rag.locks.store, docs_rag.locks.model:
+            held.set()
+            release.wait(HANG_GUARD)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    answers: list[httpx.Response] = []
+    asker = threading.Thread(target=lambda: answers.append(client.get("/health")))
+    try:
+        assert held.wait(HANG_GUARD)
+        asker.start()
+        asker.join(HANG_GUARD)
+        assert answers, "/health waited for a lock"
+    finally:
+        release.set()
+        holder.join(HANG_GUARD)
+        asker.join(HANG_GUARD)
+    assert answers[0].json() == {"status": "ok", "collection": "docs", "documents": 3}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
+from word_encoder import WordEncoder
 
+from rag.config import ChunkingConfig, RAGConfig
 from rag.locking import (
     MODEL_LOCK_TOKENS,
     EngineLocks,
@@ -16,6 +19,8 @@ from rag.locking import (
     LockedStore,
     padded_groups,
 )
+from rag.sdk import RAG
+from rag.stores.server import ServerStore
 from rag.types import Tokens, WindowStates
 
 
@@ -121,3 +126,47 @@ def test_a_fair_lock_goes_to_the_waiting_thread_before_the_releasing_one() -> No
     assert not lock.held()
     with pytest.raises(RuntimeError):
         lock.release()
+
+
+class _Logged(WordEncoder):
+    """A fake model logging each forward pass; the first starts a search and lets it queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.rag: RAG | None = None
+        self.searcher: threading.Thread | None = None
+
+    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
+        self.log.append("batch")
+        if self.rag is not None and self.searcher is None:
+            rag = self.rag
+            self.searcher = threading.Thread(target=lambda: rag.search("plant words", 3))
+            self.searcher.start()
+            for _ in range(10_000):  # until the search waits for the model
+                if rag.locks.model.waiting:
+                    break
+                threading.Event().wait(0.001)
+        return super().token_states(windows)
+
+    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        if kind == "query":
+            self.log.append("query")
+        return super().embed(texts, kind)
+
+
+def test_a_search_runs_between_two_batches_of_a_large_ingest(tmp_path: Path) -> None:
+    encoder = _Logged()
+    store = ServerStore(location=":memory:", collection="big")
+    chunking = ChunkingConfig(mode="late", chunker="tokens", chunk_size=16)
+    with RAG(RAGConfig(chunking=chunking), encoder=encoder, store=store) as rag:
+        small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+        small.write_text("the office plant is called fern\n")
+        large.write_text(" ".join(f"word{i % 997}" for i in range(3 * MODEL_LOCK_TOKENS)))
+        assert not rag.ingest([small]).failed
+        encoder.rag, encoder.log = rag, []
+        assert not rag.ingest([large]).failed
+        assert encoder.searcher is not None
+        encoder.searcher.join(10)
+    assert encoder.log.count("batch") >= 3  # the ingest took the model batch by batch
+    assert encoder.log.index("query") == 1  # and the search got it after the first
