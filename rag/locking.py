@@ -28,6 +28,10 @@ from rag.protocols import TextKind, TokenEmbedder, VectorStore
 from rag.types import Tokens, WindowStates
 from rag.vectors import EncoderView
 
+OPENING = threading.RLock()
+"""Held while a front end opens or lists a store outside any ``RAG`` (one per process: a
+folder's store can be opened once at a time)."""
+
 MODEL_LOCK_TOKENS = 8192
 """Most padded tokens run under one hold of the model lock (the encoder's default batch)."""
 

@@ -2,13 +2,12 @@
 
 Streamlit runs each session's reruns in its own thread; a ``RAG`` serialises its own store and
 model calls (``rag.locking``), so sessions search while another ingests or streams. Opening or
-listing a store, which no ``RAG`` guards yet, holds one process-wide lock.
+listing a store, which no ``RAG`` guards yet, holds ``rag.locking.OPENING``.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ingestion.pipeline import FileResult, IngestReport
 from rag.access import Principal
 from rag.config import EmbedderConfig, LLMConfig, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
+from rag.locking import OPENING
 from rag.protocols import TokenEmbedder
 from rag.sdk import RAG, AnswerStream
 from rag.stores import list_collections, open_store
@@ -35,12 +35,6 @@ def build_encoder(config: EmbedderConfig) -> TokenEmbedder:
 def shared_encoder(key: str, _config: EmbedderConfig) -> TokenEmbedder:
     """The encoder of ``_config`` (``key`` is its JSON), loaded once per process."""
     return build_encoder(_config)
-
-
-@st.cache_resource(show_spinner=False)
-def engine_lock() -> threading.RLock:
-    """The lock held while this process opens or lists a store."""
-    return threading.RLock()
 
 
 class Workspace:
@@ -88,7 +82,7 @@ def open_workspace(key: str, _config: RAGConfig) -> Workspace:
     Raises ``StoreLockedError`` if another process holds it. The encoder is the configured
     model, else the collection's recorded one, else the bundled one.
     """
-    with engine_lock():
+    with OPENING:
         store = open_store(_config.store)
         try:
             docs = store.documents() if store.exists() else []
@@ -114,5 +108,5 @@ def collections(path: str, url: str | None, _api_key: str | None) -> list[str]:
     config = StoreConfig(
         path=Path(path), url=url, api_key=SecretStr(_api_key) if _api_key else None
     )
-    with engine_lock():
+    with OPENING:
         return list_collections(config)
