@@ -119,3 +119,16 @@ def test_a_key_in_the_llm_url_is_masked_in_502_bodies_and_logs(
     assert secret not in failed.text
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("rag")]
     assert ours and not any(secret in line for line in ours)  # httpx's own log is its affair
+
+
+def test_an_unexpected_failure_is_a_json_server_error_without_details(
+    docs_rag: RAG, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail /srv/secret/path")
+
+    http = TestClient(create_app(docs_rag, upload_dir=tmp_path), raise_server_exceptions=False)
+    monkeypatch.setattr(docs_rag, "search", broken)
+    failed = http.post("/search", json={"query": "x"})
+    assert failed.status_code == 500
+    assert failed.json() == {"error": {"message": "internal server error", "type": "server_error"}}
