@@ -153,7 +153,8 @@ def main() -> None:
     parser.add_argument("--answer-tokens", type=int, default=20)
     args = parser.parse_args()
 
-    fake = FakeOpenAIServer(" ".join(["Vacation"] + ["days [1]."] * (args.answer_tokens - 1)))
+    words = ["days"] * (args.answer_tokens - 1) + ["[1]."]  # the fake streams a word a token
+    fake = FakeOpenAIServer(" ".join(words))
     fake.first_token_delay = args.first_token
     fake.word_delay = 1 / args.tokens_per_second
     with fake, tempfile.TemporaryDirectory() as folder:
