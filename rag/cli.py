@@ -335,31 +335,24 @@ def serve(
     max_upload_mb: int,
 ) -> None:
     """Serve the collection over HTTP: OpenAI-compatible chat with citations, search, ingest."""
-    import tempfile
-    from contextlib import ExitStack
-
     import uvicorn
 
     from rag.access import load_token_file
     from rag.api import create_app
     from rag.sdk import RAG
+    from rag.uploads import upload_root
 
     tokens = load_token_file(token_file) if token_file is not None else None
     store_config = config.store
-    with ExitStack() as stack:
-        rag = stack.enter_context(RAG(config))
+    with RAG(config) as rag:
         # open the store and load the model now: failures show before serving, not per request
         rag.store  # noqa: B018
         rag.encoder  # noqa: B018
-        if store_config.url is None:
-            uploads = store_config.path / ".uploads" / store_config.collection
-        else:
-            uploads = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="laterag-")))
         api = create_app(
             rag,
             token=token,
             tokens=tokens,
-            upload_dir=uploads,
+            upload_dir=upload_root(store_config),
             max_upload_bytes=max_upload_mb * 1024 * 1024,
         )
         auth = "bearer token required" if token or tokens else "no auth"

@@ -9,6 +9,7 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -426,6 +427,70 @@ def test_http_api_delete_and_upload_respect_access(
         assert ("memo.md" in names(h["source"] for h in hits)) is sees
     ok = client.delete(f"/documents/{alice_doc.doc_id}", headers=bearer("tok-alice"))
     assert ok.status_code == 200 and ok.json()["deleted"] >= 1
+
+
+ROADMAP = b"# Q3 roadmap\n\nAlice's plan: the heron project ships in September.\n"
+
+
+def post(client: TestClient, token: str, name: str, data: bytes, **form: str) -> Any:
+    return client.post("/ingest", files={"file": (name, data)}, data=form, headers=bearer(token))
+
+
+def test_uploads_are_owned_and_statuses_say_nothing_of_others(
+    api: tuple[TestClient, RAG], tmp_path: Path
+) -> None:
+    client, rag = api
+    first = post(client, "tok-alice", "q3_roadmap.md", ROADMAP, allow_user="alice").json()
+    [alices] = first["files"]
+    assert alices["status"] == "ingested"
+    # Bob's upload of the same name is his own document: no "updated", Alice's stays hers
+    other = b"# Q3 roadmap\n\nBob's plan: the heron project is cancelled.\n"
+    [bobs] = post(client, "tok-bob", "q3_roadmap.md", other).json()["files"]
+    assert bobs["status"] == "ingested" and bobs["doc_id"] != alices["doc_id"]
+    # Alice's exact bytes do not answer "unchanged" to Bob (no content oracle)
+    [again] = post(client, "tok-bob", "q3_roadmap.md", ROADMAP, allow_user="bob").json()["files"]
+    assert again["status"] == "updated" and again["doc_id"] == bobs["doc_id"]
+    stored = {d.doc_id: d for d in rag.all_documents()}
+    assert stored[alices["doc_id"]].metadata["access"] == ["user:alice"]
+    assert stored[again["doc_id"]].metadata["access"] == ["user:bob"]
+    body = {"query": "heron project", "k": 20}
+    for token, owner in (("tok-alice", "user-alice"), ("tok-bob", "user-bob")):
+        hits = client.post("/search", json=body, headers=bearer(token)).json()["hits"]
+        roadmaps = {h["source"] for h in hits if h["source"].endswith("q3_roadmap.md")}
+        assert roadmaps == {str(tmp_path / "up" / owner / "q3_roadmap.md")}
+    # Bob cannot delete Alice's upload, public or not; Alice can
+    [shared] = post(client, "tok-alice", "menu.md", b"# Menu\n\nSoup on Monday.\n").json()["files"]
+    for doc_id, status in ((alices["doc_id"], 404), (shared["doc_id"], 403)):
+        refused = client.delete(f"/documents/{doc_id}", headers=bearer("tok-bob"))
+        assert refused.status_code == status, refused.text
+    assert "only its uploader" in refused.json()["error"]["message"]
+    assert shared["doc_id"] in {d.doc_id for d in rag.all_documents()}
+    mine = client.delete(f"/documents/{shared['doc_id']}", headers=bearer("tok-alice"))
+    assert mine.status_code == 200
+    assert not (tmp_path / "up" / "user-alice" / "menu.md").exists()
+
+
+def test_an_upload_may_be_restricted_only_to_its_uploader_and_its_groups(
+    api: tuple[TestClient, RAG], tmp_path: Path
+) -> None:
+    client, rag = api
+    text = b"# Planted\n\nThe falcon launch budget was moved to Bob's account.\n"
+    for token, form in (
+        ("tok-bob", {"allow_user": "alice"}),
+        ("tok-bob", {"allow_group": "eng"}),  # Bob is not in eng
+        ("tok-anon", {"allow_user": "alice"}),
+    ):
+        refused = post(client, token, "planted.md", text, **form)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["type"] == "permission_error"
+    assert not (tmp_path / "up").exists()
+    [grouped] = post(client, "tok-bob", "deal.md", text, allow_group="sales").json()["files"]
+    [info] = [d for d in rag.all_documents() if d.doc_id == grouped["doc_id"]]
+    assert info.metadata["access"] == ["user:bob", "group:sales"]  # the uploader always reads
+    hits = client.post(
+        "/search", json={"query": "falcon launch budget", "k": 20}, headers=bearer("tok-alice")
+    ).json()["hits"]
+    assert not [h for h in hits if "Planted" in h["text"]]
 
 
 def test_token_file_maps_tokens_to_callers(tmp_path: Path) -> None:

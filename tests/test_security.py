@@ -14,18 +14,19 @@ from pathlib import Path
 import pytest
 from fake_openai import FakeOpenAIServer
 from fake_upload import FakeUpload
-from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from rag import RAG, LLMConfig, RAGConfig
+from rag.access import ANONYMOUS as ANON
 from rag.api import create_app
-from rag.api import uploads as api_uploads
 from rag.batch import read_questions, run_batch
 from rag.encoders import TransformerEncoder
 from rag.generation import SYSTEM_PROMPT
 from rag.stores.server import ServerStore
-from ui.uploads import safe_filename, save_uploads
+from rag.upload_area import UploadArea
+from rag.uploads import UploadError, check_name
+from ui.uploads import check_uploads
 
 KEY = "sk-test-SECRET-7f3a"
 TOKEN = "api-TOKEN-93kd"
@@ -44,48 +45,63 @@ def empty_rag(encoder: TransformerEncoder) -> Iterator[RAG]:
 # ------------------------------------------------------------------ uploads: where they land
 
 
-@pytest.mark.parametrize(
-    "name", ["/etc/passwd.md", "C:\\Windows\\win.md", "..\\..\\up.md", "a/../../b.md", ".."]
-)
-def test_api_refuses_upload_names_that_are_paths(name: str) -> None:
-    with pytest.raises(HTTPException) as caught:
-        api_uploads.safe_name(name)
-    assert caught.value.status_code == 400
+PATHS = ["/etc/passwd.md", "C:\\Windows\\win.md", "..\\..\\up.md", "a/../../b.md", ".."]
+SPOOFED = [
+    "invoice\u202egpj.md",  # shows as invoicedm.jpg
+    "report\u2066.md",
+    "a\u200fb.md",
+    "line\u2028break.md",
+]
 
 
-@pytest.mark.parametrize(
-    ("name", "saved"),
-    [("/etc/passwd.md", "passwd.md"), ("C:\\Windows\\win.md", "win.md"), ("../../up.md", "up.md")],
-)
-def test_ui_keeps_only_the_base_name_of_a_path(tmp_path: Path, name: str, saved: str) -> None:
-    assert safe_filename(name) == saved
-    paths, refused = save_uploads([FakeUpload(name, b"# text")], tmp_path / "up", max_bytes=1000)
-    assert not refused and paths == [tmp_path / "up" / saved]
+@pytest.mark.parametrize("name", [*PATHS, *SPOOFED, "caf\udce9.md"])  # a lone surrogate
+def test_upload_names_that_are_paths_or_disguised_are_refused(name: str) -> None:
+    with pytest.raises(UploadError) as caught:
+        check_name(name)
+    assert caught.value.status == 400
 
 
-def planted_link(tmp_path: Path) -> tuple[Path, Path]:
-    """An upload folder holding ``notes.md``, a symlink to a file outside it."""
+# the multipart parser itself keeps only the base name of an IE-style "C:\\..." path
+@pytest.mark.parametrize("name", [p for p in PATHS if not p.startswith("C:")] + SPOOFED)
+def test_api_and_app_refuse_the_same_names_and_save_nothing(
+    empty_rag: RAG, tmp_path: Path, name: str
+) -> None:
+    client = TestClient(create_app(empty_rag, upload_dir=tmp_path / "up"))
+    response = client.post("/ingest", files=[("files", (name, b"# text"))])
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    accepted, (refused,) = check_uploads([FakeUpload(name, b"# text")], 1000)
+    assert accepted == [] and refused.status == "failed" and "upload name" in (refused.error or "")
+    assert not (tmp_path / "up").exists()
+
+
+def test_name_limits_count_bytes_not_characters(empty_rag: RAG, tmp_path: Path) -> None:
+    client = TestClient(create_app(empty_rag, upload_dir=tmp_path / "up"))
+    long = "\u00e9" * 200 + ".md"  # 203 characters, 403 bytes
+    response = client.post("/ingest", files=[("files", (long, b"# text"))])
+    assert response.status_code == 400
+    assert "403 bytes in UTF-8; the limit is 200" in response.json()["error"]["message"]
+    assert check_name("\u00e9" * 98 + ".md") == "\u00e9" * 98 + ".md"  # 199 bytes
+    _, (refused,) = check_uploads([FakeUpload(long, b"# x")], 99)
+    assert "403 bytes" in (refused.error or "")
+
+
+def planted_link(tmp_path: Path) -> tuple[UploadArea, Path]:
+    """An upload area whose anonymous ``notes.md`` is a symlink to a file outside it."""
     outside = tmp_path / "outside.md"
     outside.write_text("precious")
-    folder = tmp_path / "up"
-    folder.mkdir()
-    (folder / "notes.md").symlink_to(outside)
-    return folder, outside
+    area = UploadArea(tmp_path / "up")
+    area.folder(ANON).mkdir(parents=True)
+    area.path(ANON, "notes.md").symlink_to(outside)
+    return area, outside
 
 
-def test_api_upload_replaces_a_symlink_and_never_writes_through_it(tmp_path: Path) -> None:
-    folder, outside = planted_link(tmp_path)
-    saved = api_uploads.save(io.BytesIO(b"# uploaded"), folder, "notes.md")
+def test_an_upload_replaces_a_symlink_and_never_writes_through_it(tmp_path: Path) -> None:
+    area, outside = planted_link(tmp_path)
+    saved = area.save(io.BytesIO(b"# uploaded"), area.path(ANON, "notes.md"))
     assert outside.read_text() == "precious"
     assert not saved.is_symlink() and saved.read_bytes() == b"# uploaded"
-
-
-def test_ui_upload_replaces_a_symlink_and_never_writes_through_it(tmp_path: Path) -> None:
-    folder, outside = planted_link(tmp_path)
-    (saved,), _ = save_uploads([FakeUpload("notes.md", b"# uploaded")], folder, max_bytes=1000)
-    assert outside.read_text() == "precious"
-    assert not saved.is_symlink() and saved.read_bytes() == b"# uploaded"
-    assert [p.name for p in folder.iterdir()] == ["notes.md"]  # no partial file left
+    assert [p.name for p in area.folder(ANON).iterdir()] == ["notes.md"]  # no partial file left
 
 
 # ------------------------------------------------------------------ uploads: what they are
@@ -113,17 +129,16 @@ def test_api_refuses_content_that_does_not_fit_its_type(
 
 def test_ui_refuses_content_that_does_not_fit_its_type(tmp_path: Path) -> None:
     files = [FakeUpload(name, data) for name, data, _ in MISMATCHED]
-    saved, refused = save_uploads(
-        [*files, FakeUpload("ok.md", b"# fine")], tmp_path, max_bytes=10**6
-    )
-    assert [p.name for p in saved] == ["ok.md"]
+    accepted, refused = check_uploads([*files, FakeUpload("ok.md", b"# fine")], 10**6)
+    assert [name for _, name in accepted] == ["ok.md"]
     for result, (name, _, reason) in zip(refused, MISMATCHED, strict=True):
-        assert (result.error or "").startswith(f"{name}: {reason}")
+        assert (result.error or "").startswith(f"upload {name!r}: {reason}")
 
 
 def test_ui_refuses_an_upload_over_the_limit(tmp_path: Path) -> None:
-    saved, (refused,) = save_uploads([FakeUpload("big.txt", b"x" * 2048)], tmp_path, max_bytes=1024)
-    assert saved == [] and "over the" in (refused.error or "")
+    big = [FakeUpload("big.txt", b"x" * 2048)]
+    accepted, (refused,) = check_uploads(big, max_bytes=1024)
+    assert accepted == [] and "over the" in (refused.error or "")
 
 
 # ------------------------------------------------------------------ tokens and keys

@@ -31,7 +31,7 @@ def main() -> None:
         st.stop()
     with st.sidebar:
         sidebar.show_notice()
-        upload_panel.render(workspace, settings.max_upload_bytes)
+        upload_panel.render(workspace, settings.principal, settings.max_upload_bytes)
         ingesting = ingest_jobs().job(workspace).view().pending
         docs = sidebar.render_documents(workspace, settings.principal, ingesting)
         chat_settings = sidebar.chat_settings(settings)

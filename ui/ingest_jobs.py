@@ -47,7 +47,7 @@ class IngestJob:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._lock = threading.Lock()
-        self._queue: list[Path] = []
+        self._queue: list[tuple[Path, bytes]] = []
         self._pending: list[Path] = []
         self._results: list[FileResult] = []
         self._total = 0
@@ -60,17 +60,18 @@ class IngestJob:
         with self._lock:
             return JobView(tuple(self._results), self._total, tuple(self._pending), self._status)
 
-    def submit(self, paths: Sequence[Path], refused: Sequence[FileResult]) -> None:
-        """Queue ``paths`` (a file already pending is not queued twice) and record ``refused``.
+    def submit(self, files: Sequence[tuple[Path, bytes]], refused: Sequence[FileResult]) -> None:
+        """Queue (path, bytes) uploads to save and ingest, and record ``refused``.
 
-        A job that had finished starts afresh: its earlier results are dropped.
+        A path already pending is not queued twice. A job that had finished starts afresh: its
+        earlier results are dropped.
         """
         with self._lock:
             if not self._pending:
                 self._results, self._total, self._status = [], 0, None
-            fresh = [p for p in paths if p not in self._pending]
+            fresh = [(p, data) for p, data in files if p not in self._pending]
             self._queue.extend(fresh)
-            self._pending.extend(fresh)
+            self._pending.extend(p for p, _ in fresh)
             self._results.extend(refused)
             self._total += len(fresh) + len(refused)
             if fresh and not self._working:
@@ -102,11 +103,11 @@ class IngestJob:
                     self._working = False
                     return
             try:
-                self.workspace.ingest(batch, self._record, on_status=self._say)
+                self.workspace.ingest_uploads(batch, self._record, on_status=self._say)
             except Exception as e:  # the page must hear of any failure, not a dead thread
                 logger.exception("app ingest of %d files failed", len(batch))
-                self._fail_rest(batch, e)
-            self._fail_rest(batch, None)
+                self._fail_rest([p for p, _ in batch], e)
+            self._fail_rest([p for p, _ in batch], None)
 
     def _fail_rest(self, batch: Sequence[Path], error: Exception | None) -> None:
         """Give every file of ``batch`` still pending a failed result."""

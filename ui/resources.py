@@ -7,6 +7,7 @@ listing a store, which no ``RAG`` guards yet, holds ``rag.locking.OPENING``.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,9 @@ from rag.locking import OPENING
 from rag.protocols import TokenEmbedder
 from rag.sdk import RAG, AnswerStream
 from rag.stores import list_collections, open_store
-from rag.types import DocumentInfo
+from rag.types import DocumentInfo, document_id
+from rag.upload_area import FailedUpload, UploadArea
+from rag.uploads import upload_root
 from ui.settings import public_config
 
 
@@ -42,6 +45,7 @@ class Workspace:
 
     def __init__(self, rag: RAG) -> None:
         self.rag = rag
+        self.uploads = UploadArea(upload_root(rag.config.store))
 
     @property
     def config(self) -> StoreConfig:
@@ -53,9 +57,41 @@ class Workspace:
         docs = self.rag.documents(principal=principal)
         return sorted(docs, key=lambda d: (Path(d.source).name.lower(), d.source))
 
-    def delete(self, doc_id: str) -> int:
-        """Delete one document; returns how many chunks went."""
-        return self.rag.delete(doc_id)
+    def delete(self, info: DocumentInfo, principal: Principal) -> int:
+        """Delete one document (an upload: only its owner's) and its uploaded file.
+
+        Returns how many chunks went.
+        """
+        with self.uploads.hold([info.doc_id]):
+            self.uploads.check_may_write(info.source, principal)
+            deleted = self.rag.delete(info.doc_id)
+            if deleted:
+                self.uploads.remove(info.source)
+        return deleted
+
+    def failed_uploads(self, principal: Principal) -> list[FailedUpload]:
+        """``principal``'s uploads not stored as sent (interrupted or not ingested)."""
+        return self.uploads.failed(principal, self.rag.all_documents())
+
+    def discard_upload(self, principal: Principal, name: str) -> int:
+        """Delete ``principal``'s failed upload ``name``; returns how many files went."""
+        return self.uploads.discard(principal, name, self.rag.all_documents)
+
+    def ingest_uploads(
+        self,
+        files: Sequence[tuple[Path, bytes]],
+        on_result: Callable[[FileResult], None] | None = None,
+        on_status: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Save each (path, bytes) upload and ingest them, holding their documents' locks.
+
+        A delete of one of them runs wholly before the save or after the ingest.
+        """
+        paths = [path for path, _ in files]
+        with self.uploads.hold(document_id(str(path)) for path in paths):
+            for path, data in files:
+                self.uploads.save(io.BytesIO(data), path)
+            return self.ingest(paths, on_result, on_status)
 
     def ingest(
         self,

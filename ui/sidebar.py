@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -17,7 +18,6 @@ from ui.endpoints import chat_llm, extractive
 from ui.resources import Workspace, collections
 from ui.settings import AppSettings
 from ui.text import md_escape, plural
-from ui.uploads import upload_folder
 
 MAX_K = 20
 NOTICE = "notice"
@@ -77,17 +77,14 @@ def _cancel_delete() -> None:
     st.session_state.pop(CONFIRM, None)
 
 
-def _delete(workspace: Workspace, info: DocumentInfo) -> None:
+def _delete(workspace: Workspace, info: DocumentInfo, principal: Principal) -> None:
     st.session_state.pop(CONFIRM, None)
     name = Path(info.source).name
     try:
-        deleted = workspace.delete(info.doc_id)
+        deleted = workspace.delete(info, principal)
     except RagError as e:
         st.session_state[NOTICE] = ("error", f"cannot delete {name}: {e}")
         return
-    source = Path(info.source)
-    if source.parent == upload_folder(workspace.config).resolve():
-        source.unlink(missing_ok=True)
     st.session_state[NOTICE] = ("success", f"Deleted {name} ({plural(deleted, 'chunk')})")
 
 
@@ -109,7 +106,7 @@ def show_notice() -> None:
         (st.error if kind == "error" else st.success)(message)
 
 
-def _confirm(workspace: Workspace, info: DocumentInfo) -> None:
+def _confirm(workspace: Workspace, info: DocumentInfo, principal: Principal) -> None:
     """Ask before deleting ``info``: a delete cannot be undone."""
     name = Path(info.source).name
     st.warning(f"Delete {md_escape(name)} and its {plural(info.chunks, 'chunk')}?")
@@ -119,7 +116,7 @@ def _confirm(workspace: Workspace, info: DocumentInfo) -> None:
         key="confirm_delete",
         type="primary",
         on_click=_delete,
-        args=(workspace, info),
+        args=(workspace, info, principal),
     )
     no.button("Cancel", key="cancel_delete", on_click=_cancel_delete)
 
@@ -140,20 +137,39 @@ def render_documents(
     for info in docs:
         name = Path(info.source).name
         held = Path(info.source).resolve() in busy
-        text, button = st.columns([5, 1], vertical_alignment="center")
-        text.markdown(f"**{md_escape(name)}**  \n{md_escape(_describe(info))}", help=info.source)
-        button.button(
-            "",
-            icon=":material/delete:",
+        delete_row(
+            f"**{md_escape(name)}**  \n{md_escape(_describe(info))}",
+            info.source,
             key=f"delete:{info.doc_id}",
-            help=f"{name} is being ingested" if held else f"Delete {name}",
-            disabled=held,
-            on_click=_ask_delete,
-            args=(info,),
+            what=name,
+            on_click=partial(_ask_delete, info),
+            busy=held,
         )
         if st.session_state.get(CONFIRM) == info.doc_id:
-            _confirm(workspace, info)
+            _confirm(workspace, info, principal)
     return docs
+
+
+def delete_row(
+    text: str,
+    tooltip: str | None,
+    *,
+    key: str,
+    what: str,
+    on_click: Callable[[], None],
+    busy: bool = False,
+) -> None:
+    """One line of Markdown ``text`` with a delete button ("Delete ``what``"; off while busy)."""
+    line, button = st.columns([5, 1], vertical_alignment="center")
+    line.markdown(text, help=tooltip)
+    button.button(
+        "",
+        icon=":material/delete:",
+        key=key,
+        help=f"{what} is being ingested" if busy else f"Delete {what}",
+        disabled=busy,
+        on_click=on_click,
+    )
 
 
 def describe_retrieval(config: RAGConfig) -> str:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
 from ingestion.loaders import SUPPORTED_EXTENSIONS
 from ingestion.pipeline import FileResult
+from rag.access import Principal
+from rag.errors import RagError
 from rag.protocols import Upload
+from rag.uploads import UploadError, check_name
 from ui.ingest_jobs import IngestJob, JobView, ingest_jobs
 from ui.resources import Workspace
+from ui.sidebar import NOTICE, delete_row
 from ui.text import md_escape, plural
-from ui.uploads import safe_filename, save_uploads, upload_folder
+from ui.uploads import prepare_uploads
 
 ROUND = "upload_round"
 """Session key counting ingests; part of the uploader's key, so each ingest empties it."""
@@ -26,18 +31,59 @@ def status_line(result: FileResult) -> str:
     """Return a one-line, Markdown-safe status of one file's ingest."""
     name = Path(result.path).name
     if result.status == "failed":
-        reason = (result.error or "failed").replace(result.path, name)
+        reason = result.error or "failed"
+        if Path(result.path).is_absolute():  # a saved file: its folder says nothing to the user
+            reason = reason.replace(result.path, name)
         return f":red[:material/error:] {md_escape(reason)}"
     chunks = f", {plural(result.chunks, 'chunk')}" if result.chunks else ""
     return f":green[:material/check_circle:] {md_escape(name)}: {result.status}{chunks}"
 
 
 def start_ingest(
-    workspace: Workspace, job: IngestJob, files: Sequence[Upload], max_bytes: int
+    workspace: Workspace,
+    job: IngestJob,
+    files: Sequence[Upload],
+    principal: Principal,
+    max_bytes: int,
 ) -> None:
-    """Save ``files`` and queue them on the collection's background job."""
-    saved, refused = save_uploads(files, upload_folder(workspace.config), max_bytes)
-    job.submit(saved, refused)
+    """Queue ``files`` as ``principal``'s on the collection's background job (saved there)."""
+    accepted, refused = prepare_uploads(files, workspace.uploads, principal, max_bytes)
+    job.submit(accepted, refused)
+
+
+def _checked(name: str) -> str | None:
+    try:
+        return check_name(name)
+    except UploadError:
+        return None
+
+
+def _discard(workspace: Workspace, principal: Principal, name: str) -> None:
+    try:
+        workspace.discard_upload(principal, name)
+    except RagError as e:
+        st.session_state[NOTICE] = ("error", f"cannot delete {name}: {e}")
+        return
+    st.session_state[NOTICE] = ("success", f"Deleted the failed upload {name}")
+
+
+def render_failed(workspace: Workspace, principal: Principal) -> None:
+    """List ``principal``'s failed or interrupted uploads, each with a delete button."""
+    failed = workspace.failed_uploads(principal)
+    if not failed:
+        return
+    st.caption(f"Not ingested ({len(failed)}): upload again, or delete")
+    for upload in failed:
+        what = "interrupted while saving" if upload.state == "interrupted" else "not ingested"
+        if upload.stored:
+            what += "; an older version is stored"
+        delete_row(
+            f":orange[:material/warning:] {md_escape(upload.name)}: {what}",
+            None,
+            key=f"discard:{upload.name}",
+            what=f"the failed upload {upload.name}",
+            on_click=partial(_discard, workspace, principal, upload.name),
+        )
 
 
 def _show(view: JobView) -> None:
@@ -62,7 +108,7 @@ def _progress(job: IngestJob) -> None:
         st.rerun()
 
 
-def render(workspace: Workspace, max_bytes: int) -> None:
+def render(workspace: Workspace, principal: Principal, max_bytes: int) -> None:
     """Show the uploader, queue what is dropped on request, and the collection's ingest."""
     st.subheader("Add documents")
     job = ingest_jobs().job(workspace)
@@ -75,14 +121,15 @@ def render(workspace: Workspace, max_bytes: int) -> None:
         help=f"{', '.join(SUPPORTED_EXTENSIONS)}; up to {max_bytes // 2**20} MB each.",
     )
     pending = set(job.view().pending_names)
-    busy = [f for f in files or [] if safe_filename(f.name) in pending]
-    new = [f for f in files or [] if safe_filename(f.name) not in pending]
+    busy = [f for f in files or [] if _checked(f.name) in pending]
+    new = [f for f in files or [] if _checked(f.name) not in pending]
     if busy:
         names = ", ".join(f.name for f in busy)
         st.caption(f"Already being ingested: {md_escape(names)}")
     if new and st.button(f"Ingest {len(new)} file(s)", key="ingest", type="primary"):
-        start_ingest(workspace, job, new, max_bytes)
+        start_ingest(workspace, job, new, principal, max_bytes)
         st.session_state[ROUND] = round_ + 1
         st.rerun()
     running = job.view().running
     st.fragment(_progress, run_every=POLL_SECONDS if running else None)(job)
+    render_failed(workspace, principal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,9 @@ from rag.api.state import DEFAULT_MAX_UPLOAD_BYTES, ApiState
 from rag.errors import ConfigError
 from rag.sdk import RAG
 from rag.serialize import document_json, hit_json, ingest_json
+from rag.types import document_id
+from rag.upload_area import UploadArea
+from rag.uploads import check_name, upload_access
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def _caller(tokens: Mapping[str, Principal]) -> Any:
 def _routes(state: ApiState, caller: Any) -> APIRouter:
     """Search, ingest, documents and delete over the served collection, for ``caller``."""
     router = APIRouter()
-    rag = state.rag
+    rag, area = state.rag, state.uploads
 
     @router.post("/search")
     def search(request: SearchRequest, who: Principal = caller) -> dict[str, Any]:
@@ -72,8 +76,8 @@ def _routes(state: ApiState, caller: Any) -> APIRouter:
         return {"query": request.query, "hits": [hit_json(h, i) for i, h in enumerate(hits, 1)]}
 
     @router.post("/ingest")
-    async def ingest(request: Request) -> dict[str, Any]:
-        """Upload one or more files as multipart form fields and ingest them."""
+    async def ingest(request: Request, who: Principal = caller) -> dict[str, Any]:
+        """Upload one or more files as multipart form fields and ingest them as ``who``'s."""
         limit = state.max_upload_bytes
         uploads.check_length(request.headers.get("content-length"), limit)
         limited = Request(request.scope, receive=uploads.limited_receive(request.receive, limit))
@@ -82,25 +86,25 @@ def _routes(state: ApiState, caller: Any) -> APIRouter:
                 files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
                 if not files:
                     raise HTTPException(400, "send the files as multipart form fields")
-                access = Access.of(
+                requested = Access.of(
                     [str(v) for v in form.getlist("allow_user")],
                     [str(v) for v in form.getlist("allow_group")],
                 )
-                names = [uploads.checked_name(f.filename, f.file) for f in files]
-                saved = [
-                    await run_in_threadpool(uploads.save, f.file, state.upload_dir, name)
-                    for f, name in zip(files, names, strict=True)
-                ]
+                access = upload_access(who, requested)
+                names = uploads.checked_names(files)
+                paths = [area.path(who, name) for name in names]
+
+                def run() -> dict[str, Any]:
+                    with area.hold(document_id(str(path)) for path in paths):
+                        saved = [area.save(f.file, p) for f, p in zip(files, paths, strict=True)]
+                        try:
+                            return ingest_json(rag.ingest(saved, access=access))
+                        finally:
+                            state.count_documents()
+
+                return await run_in_threadpool(run)
         except MultiPartException as e:
             raise HTTPException(400, f"bad multipart upload: {e.message}") from e
-
-        def run() -> dict[str, Any]:
-            try:
-                return ingest_json(rag.ingest(saved, access=access))
-            finally:
-                state.count_documents()
-
-        return await run_in_threadpool(run)
 
     @router.get("/documents")
     def documents(who: Principal = caller) -> dict[str, Any]:
@@ -108,17 +112,29 @@ def _routes(state: ApiState, caller: Any) -> APIRouter:
 
     @router.delete("/documents/{doc_id}")
     def delete(doc_id: str, who: Principal = caller) -> dict[str, Any]:
-        # a document the caller may not read is not there for it
-        mine = {d.doc_id: d for d in rag.documents(principal=who)}
-        info = mine.get(doc_id)
-        deleted = rag.delete(doc_id) if info is not None else 0
-        state.count_documents()
-        if info is None or not deleted:
-            raise HTTPException(404, f"no stored document has id {doc_id!r}")
-        source = Path(info.source)
-        if source.parent == state.upload_dir.resolve():
-            source.unlink(missing_ok=True)
+        with area.hold([doc_id]):  # after or before an upload of the same name, never between
+            # a document the caller may not read is not there for it
+            info = {d.doc_id: d for d in rag.documents(principal=who)}.get(doc_id)
+            if info is not None:
+                area.check_may_write(info.source, who)
+            deleted = rag.delete(doc_id) if info is not None else 0
+            state.count_documents()
+            if info is None or not deleted:
+                raise HTTPException(404, f"no stored document has id {doc_id!r}")
+            area.remove(info.source)
         return {"doc_id": doc_id, "deleted": deleted}
+
+    @router.get("/uploads/failed")
+    def failed_uploads(who: Principal = caller) -> dict[str, Any]:
+        """The caller's uploads that are not stored as sent: interrupted or not ingested."""
+        failed = area.failed(who, rag.all_documents())
+        return {"uploads": [asdict(f) for f in failed]}
+
+    @router.delete("/uploads/failed/{name}")
+    def discard_upload(name: str, who: Principal = caller) -> dict[str, Any]:
+        """Delete one of the caller's failed uploads (never a stored document's file)."""
+        removed = area.discard(who, check_name(name), rag.all_documents)
+        return {"name": name, "removed": removed}
 
     return router
 
@@ -135,11 +151,12 @@ def create_app(
 
     ``tokens`` maps each token to its caller, whose documents searches, answers and listings
     are limited to; ``token`` is an anonymous caller's (public documents only). Uploads are
-    saved under ``upload_dir``; ``/ingest`` bodies over ``max_upload_bytes`` get 413.
+    saved as ``upload_dir/OWNER/NAME`` (``rag.uploads``); bodies over ``max_upload_bytes``
+    get 413.
     """
     if max_upload_bytes < 1:
         raise ConfigError(f"max_upload_bytes must be positive, got {max_upload_bytes}")
-    state = ApiState(rag, upload_dir.expanduser().resolve(), max_upload_bytes)
+    state = ApiState(rag, UploadArea(upload_dir), max_upload_bytes)
     state.count_documents()
     app = FastAPI(
         title="LateRAG",

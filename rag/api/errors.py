@@ -18,6 +18,7 @@ from rag.errors import (
     RagError,
     StoreLockedError,
 )
+from rag.uploads import UploadError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def status_of(error: RagError) -> int:
     """The HTTP status of a LateRAG error: the caller's fault, the LLM's, a busy store..."""
     if isinstance(error, ConfigError | LoaderError | InputError):
         return 400
+    if isinstance(error, UploadError):
+        return error.status
     if isinstance(error, GenerationError):
         return 502
     if isinstance(error, StoreLockedError):

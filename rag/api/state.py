@@ -1,13 +1,13 @@
-"""What every route of the HTTP API shares: the RAG, the upload folder, the document count."""
+"""What every route of the HTTP API shares: the RAG, the upload area, the document count."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import HTTPException
 
 from rag.sdk import RAG
+from rag.upload_area import UploadArea
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """The largest ``/ingest`` request body accepted by default (50 MiB)."""
@@ -23,7 +23,7 @@ class ApiState:
     """
 
     rag: RAG
-    upload_dir: Path
+    uploads: UploadArea
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     documents: int = 0
     collection: str = ""

@@ -7,12 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from rag.api import create_app
-from rag.api.uploads import safe_name
 from rag.sdk import RAG
+from rag.uploads import UploadError, check_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -122,11 +121,12 @@ def test_upload_ingests_then_search_finds_and_delete_removes(
 
     report = api.post("/ingest", files=upload("handbook.md", "travel-policy.txt")).json()
     assert report["ingested"] == 2 and report["failed"] == 0
-    assert sorted(p.name for p in uploads.iterdir()) == ["handbook.md", "travel-policy.txt"]
+    mine = uploads / "anonymous"
+    assert sorted(p.name for p in mine.iterdir()) == ["handbook.md", "travel-policy.txt"]
     assert api.get("/health").json()["documents"] == 2
 
     hit = api.post("/search", json={"query": "hotel limit in Tokyo", "k": 1}).json()["hits"][0]
-    assert "320 US dollars" in hit["text"] and hit["source"] == str(uploads / "travel-policy.txt")
+    assert "320 US dollars" in hit["text"] and hit["source"] == str(mine / "travel-policy.txt")
 
     again = api.post("/ingest", files=upload("travel-policy.txt")).json()
     assert again["unchanged"] == 1 and again["chunks"] == 0
@@ -135,7 +135,7 @@ def test_upload_ingests_then_search_finds_and_delete_removes(
     travel = next(d for d in docs if d["name"] == "travel-policy.txt")
     deleted = api.delete(f"/documents/{travel['doc_id']}").json()
     assert deleted == {"doc_id": travel["doc_id"], "deleted": travel["chunks"]}
-    assert [p.name for p in uploads.iterdir()] == ["handbook.md"]
+    assert [p.name for p in mine.iterdir()] == ["handbook.md"]
     assert [d["name"] for d in api.get("/documents").json()["documents"]] == ["handbook.md"]
     missing = api.delete(f"/documents/{travel['doc_id']}")
     assert missing.status_code == 404 and "no stored document" in missing.json()["error"]["message"]
@@ -174,13 +174,13 @@ def test_unsafe_or_unsupported_upload_names_are_refused(
 
 @pytest.mark.parametrize("name", ["tab\tname.md", "nul\x00.md", "x" * 300 + ".md", "", " "])
 def test_control_characters_long_and_empty_names_are_refused(name: str) -> None:
-    with pytest.raises(HTTPException) as caught:
-        safe_name(name)
-    assert caught.value.status_code == 400
+    with pytest.raises(UploadError) as caught:
+        check_name(name)
+    assert caught.value.status == 400
 
 
 def test_plain_names_pass_unchanged() -> None:
-    assert safe_name("Q3 report (final).PDF") == "Q3 report (final).PDF"
+    assert check_name("Q3 report (final).PDF") == "Q3 report (final).PDF"
 
 
 def test_a_request_without_files_is_refused(api: TestClient) -> None:

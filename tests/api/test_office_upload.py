@@ -12,7 +12,7 @@ from office_samples import deck_bytes, mail_bytes, workbook_bytes
 
 from rag.api import create_app
 from rag.sdk import RAG
-from ui.uploads import save_uploads
+from ui.uploads import check_uploads
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -39,8 +39,8 @@ def test_the_app_saves_office_uploads_and_refuses_a_mismatch(tmp_path: Path) -> 
         FakeUpload("mail.eml", mail_bytes()),
         FakeUpload("fake.xls", b"not a workbook"),
     ]
-    saved, refused = save_uploads(files, tmp_path / "up", max_bytes=10**7)
-    assert [p.name for p in saved] == ["deck.pptx", "mail.eml"]
+    accepted, refused = check_uploads(files, 10**7)
+    assert [name for _, name in accepted] == ["deck.pptx", "mail.eml"]
     assert [r.error for r in refused] == [
-        "fake.xls: content is not an XLS (not an OLE compound file)"
+        "upload 'fake.xls': content is not an XLS (not an OLE compound file)"
     ]

@@ -73,7 +73,7 @@ def test_rag_serve_ingests_uploads_and_streams_cited_answers(served: tuple[str, 
     files = [("files", (p.name, p.read_bytes())) for p in sorted(EXAMPLES.iterdir())]
     report = httpx.post(f"{url}/ingest", files=files, headers=auth, timeout=120).json()
     assert report["ingested"] == 3
-    uploads = store / ".uploads" / "default"
+    uploads = store / "uploads" / "default" / "anonymous"
     assert sorted(p.name for p in uploads.iterdir()) == sorted(p.name for p in EXAMPLES.iterdir())
 
     client = openai.OpenAI(base_url=f"{url}/v1", api_key=TOKEN, max_retries=0, timeout=60)

@@ -17,15 +17,18 @@ Say = Callable[[str], None]
 
 
 class FakeWorkspace:
-    """Ingests by reporting each file ingested, after ``gate`` opens; ``fail`` raises instead."""
+    """Saves and ingests by reporting each file ingested, after ``gate`` opens; ``fail`` raises."""
 
     def __init__(self, fail: Exception | None = None) -> None:
         self.gate = threading.Event()
         self.batches: list[list[str]] = []
         self.fail = fail
 
-    def ingest(self, paths: Sequence[Path], on_result: Report, on_status: Say) -> IngestReport:
+    def ingest_uploads(
+        self, files: Sequence[tuple[Path, bytes]], on_result: Report, on_status: Say
+    ) -> IngestReport:
         assert self.gate.wait(30)
+        paths = [path for path, _ in files]
         self.batches.append([p.name for p in paths])
         on_status("building the search index")
         if self.fail is not None:
@@ -40,8 +43,9 @@ def job_of(workspace: FakeWorkspace) -> IngestJob:
     return IngestJob(cast(Workspace, workspace))
 
 
-def paths(tmp_path: Path, *names: str) -> list[Path]:
-    return [tmp_path / name for name in names]
+def paths(tmp_path: Path, *names: str) -> list[tuple[Path, bytes]]:
+    """Uploads to queue: where each is saved, its bytes."""
+    return [(tmp_path / name, b"# text") for name in names]
 
 
 def test_files_dropped_meanwhile_join_the_queue_once(tmp_path: Path) -> None:
