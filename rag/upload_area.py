@@ -149,7 +149,10 @@ class UploadArea:
             yield
 
     def save(self, source: BinaryIO, path: Path) -> Path:
-        """Write ``source`` to ``path`` atomically: a new file renamed onto it, never through it."""
+        """Write ``source`` to ``path`` atomically: a new file renamed onto it, never through it.
+
+        Partial files an interrupted save of the same name left behind go once it is saved.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PART}")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -161,7 +164,17 @@ class UploadArea:
         finally:
             partial.unlink(missing_ok=True)
             os.close(fd)
+        self._drop_partials(path)
         return path
+
+    def _drop_partials(self, path: Path) -> int:
+        """Delete the partial files of ``path`` that no save holds; return how many went."""
+        dropped = 0
+        for entry in path.parent.iterdir() if path.parent.is_dir() else ():
+            if _partial_name(entry.name) == path.name and _orphan(entry):
+                entry.unlink(missing_ok=True)
+                dropped += 1
+        return dropped
 
     def remove(self, source: str) -> None:
         """Delete the uploaded file of a deleted document (nothing outside this area)."""
@@ -204,14 +217,8 @@ class UploadArea:
         """
         path = self.path(principal, name)
         doc_id = document_id(str(path))
-        removed = 0
         with self.hold([doc_id]):
-            folder = path.parent
-            partials = folder.iterdir() if folder.is_dir() else iter(())
-            for partial in partials:
-                if _partial_name(partial.name) == name and _orphan(partial):
-                    partial.unlink(missing_ok=True)
-                    removed += 1
+            removed = self._drop_partials(path)
             if path.is_file() and _hashes(documents()).get(doc_id) != _sha256(path):
                 path.unlink()
                 removed += 1

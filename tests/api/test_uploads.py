@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import threading
@@ -105,5 +106,13 @@ def test_failed_and_interrupted_uploads_are_listed_and_deleted_by_their_owner(
     refused = alice.delete("/uploads/failed/good.md")
     assert refused.status_code == 404 and "no failed upload" in refused.json()["error"]["message"]
     assert alice.delete("/uploads/failed/..%2Fx.md").status_code in (400, 404)
+    # a re-upload of a name clears what a killed save of it left; a save in progress stays
+    (folder / ".plan.md.0badc0de.part").write_bytes(b"# half")
+    held = folder / ".plan.md.feedbeef.part"
+    with open(held, "wb") as writing:
+        fcntl.flock(writing, fcntl.LOCK_EX)
+        assert alice.post("/ingest", files={"f": ("plan.md", version(3))}).json()["ingested"] == 1
+        assert sorted(os.listdir(folder)) == [held.name, "plan.md"]
+    held.unlink()
     alice.close()
     bob.close()
