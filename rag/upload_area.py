@@ -151,19 +151,26 @@ class UploadArea:
     def save(self, source: BinaryIO, path: Path) -> Path:
         """Write ``source`` to ``path`` atomically: a new file renamed onto it, never through it.
 
-        Partial files an interrupted save of the same name left behind go once it is saved.
+        Partial files an interrupted save of the same name left behind go once it is saved. A
+        folder that cannot be written (permissions, a full disk) raises ``UploadError`` (507).
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PART}")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            with open(fd, "wb", closefd=False) as out:
-                shutil.copyfileobj(source, out)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-            os.close(fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PART}")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                with open(fd, "wb", closefd=False) as out:
+                    shutil.copyfileobj(source, out)
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+                os.close(fd)
+        except OSError as e:
+            reason = e.strerror or str(e)
+            raise UploadError(
+                f"cannot save upload {ascii(path.name)} in {path.parent}: {reason}", status=507
+            ) from e
         self._drop_partials(path)
         return path
 

@@ -106,6 +106,13 @@ def test_every_node_and_the_app_data_keep_a_named_volume(spec: dict[str, Any]) -
     assert mounts["laterag-data"] == set(APPS)
 
 
+def test_both_apps_keep_their_store_and_uploads_on_the_data_volume(spec: dict[str, Any]) -> None:
+    for name in APPS:  # the image's user cannot write /app; uploads go to STORE/uploads/...
+        app = services(spec)[name]
+        assert app["environment"]["LATERAG_STORE"] == "/data"
+        assert "laterag-data:/data" in app["volumes"]
+
+
 def test_apps_wait_for_a_healthy_cluster_and_use_it_sharded_and_replicated(
     spec: dict[str, Any],
 ) -> None:

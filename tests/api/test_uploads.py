@@ -116,3 +116,14 @@ def test_failed_and_interrupted_uploads_are_listed_and_deleted_by_their_owner(
     held.unlink()
     alice.close()
     bob.close()
+
+
+def test_an_upload_folder_that_cannot_be_written_is_a_clear_error(
+    new_rag: NewRag, serve: Serve, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    url = serve(create_app(new_rag(), upload_dir=tmp_path / "taken" / "up"))
+    response = httpx.post(f"{url}/ingest", files={"f": ("policy.md", version(1))}, timeout=60)
+    assert response.status_code == 507
+    message = response.json()["error"]["message"]
+    assert message.startswith("cannot save upload 'policy.md' in ") and "Not a directory" in message
