@@ -27,6 +27,7 @@ from rag.cli import run
 from rag.config import ChunkingConfig, RAGConfig, RerankConfig, RetrievalConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.errors import ConfigError
+from rag.generation import NO_ANSWER_TEXT
 from rag.llama_index import LateRAGRetriever
 from rag.protocols import VectorStore
 from rag.sdk import RAG
@@ -395,7 +396,8 @@ def test_http_api_callers_come_from_their_tokens(api: tuple[TestClient, RAG]) ->
     ).text
     events = [json.loads(line[6:]) for line in streamed.splitlines() if line[6:].startswith("{")]
     cited = names(c["source"] for c in events[-1]["citations"])
-    assert cited and cited <= READS["bob"]
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    assert cited <= READS["bob"] and (cited or text == NO_ANSWER_TEXT)
     # no identity header or unknown token gets in; a claimed identity header is ignored
     assert client.post("/search", json=body).status_code == 401
     assert client.post("/search", json=body, headers=bearer("tok-eve")).status_code == 401
@@ -528,7 +530,10 @@ def test_ui_lists_and_answers_only_what_its_user_may_read(
             answer = [m for m in at.chat_message if m.name == "assistant"][-1]
             assert "12 million" not in " ".join(md.value for md in answer.markdown)
             cited = {e.label.split()[-1] for e in at.expander}
-            assert cited and cited <= READS[who]
+            refused = "No passage answers this question" in " ".join(
+                md.value.replace("\\", "") for md in answer.markdown
+            )
+            assert cited <= READS[who] and (cited or refused)
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()

@@ -16,7 +16,7 @@ from rag.types import Answer, Citation, Document
 from ui.citations import citation_label, cited_passage, pages_label, passage_html
 from ui.resources import Workspace
 from ui.sidebar import ChatSettings
-from ui.text import md_escape, no_math
+from ui.text import md_escape
 
 CHATS = "chats"
 """Session key of the chat histories, one list of turns per collection."""
@@ -71,12 +71,12 @@ def render_citation(citation: Citation, key: str) -> None:
 def render_turn(turn: Turn, index: int) -> None:
     """Show a past turn as it was answered."""
     with st.chat_message("user"):
-        st.markdown(no_math(turn.question))
+        st.markdown(md_escape(turn.question))
     with st.chat_message("assistant"):
         if turn.searched and turn.searched != turn.question:
             st.caption(f"Searched for: {md_escape(turn.searched)}")
         if turn.text:
-            st.markdown(no_math(turn.text))
+            st.markdown(md_escape(turn.text))
         if turn.error:
             st.error(turn.error)
         if turn.answer:
@@ -87,13 +87,13 @@ def render_turn(turn: Turn, index: int) -> None:
 def _escaped(deltas: Iterator[str], parts: list[str]) -> Iterator[str]:
     for delta in deltas:
         parts.append(delta)
-        yield no_math(delta)
+        yield md_escape(delta)  # shown as text: no headings, links or math from passages
 
 
 def answer(workspace: Workspace, history: list[Turn], question: str, chat: ChatSettings) -> Turn:
     """Answer ``question`` in the chat, streaming; an endpoint failure becomes a chat message."""
     with st.chat_message("user"):
-        st.markdown(no_math(question))
+        st.markdown(md_escape(question))
     parts: list[str] = []
     searched = question
     with st.chat_message("assistant"):

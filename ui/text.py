@@ -12,11 +12,6 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def no_math(text: str) -> str:
-    """Return ``text`` with ``$`` escaped, so amounts are not read as LaTeX by Streamlit."""
-    return text.replace("$", "\\$")
-
-
 def plural(count: int, word: str) -> str:
     """Return ``1 chunk`` or ``3 chunks``."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"

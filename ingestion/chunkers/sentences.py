@@ -90,10 +90,12 @@ def sentence_starts(text: str) -> list[int]:
     return [m.end() for m in _REGEX_END.finditer(text)]
 
 
-def sentence_spans(text: str, span: Span | None = None) -> list[Span]:
+def sentence_spans(text: str, span: Span | None = None, *, line_breaks: bool = True) -> list[Span]:
     """Return the stripped sentences of ``text[span]``; line breaks also end sentences.
 
-    Sentences tile the span: only whitespace between them is left out.
+    Sentences tile the span: only whitespace between them is left out. With
+    ``line_breaks=False`` only punctuation ends a sentence (prose wrapped over lines). This is
+    the one sentence splitter: the chunkers and the extractive answers both use it.
     """
     start, end = span if span is not None else (0, len(text))
     piece = text[start:end]
@@ -103,7 +105,8 @@ def sentence_spans(text: str, span: Span | None = None) -> list[Span]:
     else:
         cuts = sentence_starts(piece)
     cuts += [m.end() for m in _CJK_END.finditer(piece)]
-    cuts += [m.end() for m in _LINE_BREAK.finditer(piece)]
+    if line_breaks:
+        cuts += [m.end() for m in _LINE_BREAK.finditer(piece)]
     return [(start + s, start + e) for s, e in cut_pieces(piece, cuts, 0, len(piece))]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rag.config import LLMConfig
 from rag.generation.citations import (
+    NO_ANSWER_TEXT,
     NO_HITS_TEXT,
     build_answer,
     citation_for,
@@ -12,7 +13,7 @@ from rag.generation.citations import (
     no_hits_answer,
     parse_citations,
 )
-from rag.generation.extractive import ExtractiveGenerator, sentence_spans
+from rag.generation.extractive import MIN_SCORE, ExtractiveGenerator
 from rag.generation.openai_chat import OpenAIChatGenerator
 from rag.generation.prompt import SYSTEM_PROMPT, Prompt, build_prompt, format_context
 from rag.protocols import Generator, TokenEmbedder
@@ -26,6 +27,8 @@ def generator_for(config: LLMConfig, embedder: TokenEmbedder) -> Generator:
 
 
 __all__ = [
+    "MIN_SCORE",
+    "NO_ANSWER_TEXT",
     "NO_HITS_TEXT",
     "SYSTEM_PROMPT",
     "ExtractiveGenerator",
@@ -40,5 +43,4 @@ __all__ = [
     "generator_for",
     "no_hits_answer",
     "parse_citations",
-    "sentence_spans",
 ]

@@ -10,6 +10,9 @@ from rag.types import Answer, Citation, Hit
 NO_HITS_TEXT = "No relevant passages were found."
 """The answer given, without calling any model, when retrieval found nothing."""
 
+NO_ANSWER_TEXT = "No passage answers this question."
+"""The extractive answer when passages were found but no sentence of them is close enough."""
+
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 
 

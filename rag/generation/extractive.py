@@ -3,102 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import re
 from collections.abc import AsyncGenerator, Generator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.generation.citations import NO_HITS_TEXT, citation_for, no_hits_answer
+from rag.generation.citations import NO_ANSWER_TEXT, citation_for, no_hits_answer
+from rag.generation.quotable import quotable_sentences
 from rag.protocols import Embedder
-from rag.types import Answer, Citation, Hit, Span
+from rag.types import Answer, Citation, Hit
 
-if TYPE_CHECKING:
-    from nltk.tokenize.punkt import PunktSentenceTokenizer
+MIN_SCORE = 0.45
+"""Least cosine between question and sentence for the sentence to be quoted as an answer.
 
-_WORD = re.compile(r"\w")
-_LINE = re.compile(r"[^\n]+")
-_MIN_WORD_CHARS = 3
-
-
-@lru_cache(maxsize=1)
-def _punkt() -> PunktSentenceTokenizer:
-    """Load NLTK's English punkt model from llama-index-core's bundled data (no download)."""
-    from nltk.tabdata import PunktDecoder
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    spec = importlib.util.find_spec("llama_index.core")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("sentence splitting needs llama-index-core: pip install llama-index-core")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    folder = root / "_static" / "nltk_cache" / "tokenizers" / "punkt_tab" / "english"
-    decoder = PunktDecoder()
-    params = PunktParameters()
-    with open(folder / "collocations.tab", encoding="utf-8") as f:
-        params.collocations = set(decoder.tab2tups(f))
-    with open(folder / "sent_starters.txt", encoding="utf-8") as f:
-        params.sent_starters = decoder.txt2set(f)
-    with open(folder / "abbrev_types.txt", encoding="utf-8") as f:
-        params.abbrev_types = decoder.txt2set(f)
-    with open(folder / "ortho_context.tab", encoding="utf-8") as f:
-        params.ortho_context = decoder.tab2intdict(f)
-    return PunktSentenceTokenizer(params)
-
-
-def _blocks(text: str) -> list[Span]:
-    """Group lines into blocks: a line starting in lower case continues the previous line."""
-    blocks: list[Span] = []
-    for line in _LINE.finditer(text):
-        first = line.group().lstrip()[:1]
-        if blocks and first.islower() and text[blocks[-1][1] : line.start()].count("\n") == 1:
-            blocks[-1] = (blocks[-1][0], line.end())
-        else:
-            blocks.append((line.start(), line.end()))
-    return blocks
-
-
-def sentence_spans(text: str) -> list[Span]:
-    """Return the spans of the sentences of ``text``.
-
-    A line break ends a sentence (table rows, list items, headings) unless the next line starts
-    in lower case (wrapped prose). Spans are stripped of surrounding whitespace; fragments with
-    fewer than three word characters (page numbers, bullets) are dropped.
-    """
-    tokenizer = _punkt()
-    spans: list[Span] = []
-    for block_start, block_end in _blocks(text):
-        block = text[block_start:block_end]
-        for start, end in tokenizer.span_tokenize(block):
-            piece = block[start:end]
-            stripped = piece.strip()
-            if len(_WORD.findall(stripped)) < _MIN_WORD_CHARS:
-                continue
-            offset = block_start + start + (len(piece) - len(piece.lstrip()))
-            spans.append((offset, offset + len(stripped)))
-    return spans
+Measured by ``bench/answerable.py`` (the README's Extractive answers section): when no
+sentence reaches it, the answer is ``NO_ANSWER_TEXT`` instead of the closest fragments.
+"""
 
 
 @dataclass(frozen=True)
-class _Pick:
-    number: int
+class Candidate:
+    """A quotable sentence of the ``hit``-th passage (from 1) and its similarity to the question."""
+
+    hit: int
     sentence: str
     score: float
 
 
-def _shorten(sentence: str, limit: int) -> str:
-    """Cut ``sentence`` to at most ``limit`` characters at a word boundary."""
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit].rsplit(None, 1)[0]
-    return cut or sentence[:limit]
-
-
 class ExtractiveGenerator:
-    """Answers with the top hits' sentences most similar to the question, best first."""
+    """Answers with the top hits' sentences most similar to the question, best first.
+
+    Only whole prose sentences are quoted (see ``quotable_sentences``), as plain text; citations
+    are numbered in order of first use. When no sentence scores ``min_score`` the answer is
+    ``NO_ANSWER_TEXT``.
+    """
 
     name = "extractive"
 
@@ -109,6 +47,7 @@ class ExtractiveGenerator:
         max_sentences: int = 3,
         max_chars: int = 600,
         max_hits: int = 5,
+        min_score: float = MIN_SCORE,
     ) -> None:
         if max_sentences < 1 or max_chars < 1 or max_hits < 1:
             raise ValueError("max_sentences, max_chars and max_hits must each be at least 1")
@@ -116,36 +55,43 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.max_chars = max_chars
         self.max_hits = max_hits
+        self.min_score = min_score
 
-    def _pick(self, question: str, hits: Sequence[Hit]) -> list[_Pick]:
-        """Return the chosen sentences, best first, within the sentence and character budget."""
-        candidates: list[tuple[int, str]] = []
+    def candidates(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+        """Every quotable sentence of the top hits with its score, best first."""
+        found: list[tuple[int, str]] = []
         scored: list[str] = []  # what is compared with the question: a row under its header
         seen: set[str] = set()
         for number, hit in enumerate(hits[: self.max_hits], start=1):
-            text = hit.chunk.text
-            for start, end in sentence_spans(text):
-                sentence = text[start:end]
+            for sentence in quotable_sentences(hit.chunk.text):
                 if sentence not in seen:
                     seen.add(sentence)
-                    candidates.append((number, sentence))
+                    found.append((number, sentence))
                     context = hit.chunk.context
                     scored.append(f"{context}\n{sentence}" if context else sentence)
-        if not candidates:
+        if not found:
             return []
         query = self.embedder.embed([question], "query")[0]
         vectors = self.embedder.embed(scored, "document")
         scores = np.asarray(vectors, dtype=np.float64) @ np.asarray(query, dtype=np.float64)
-        picks: list[_Pick] = []
+        order = np.argsort(-scores, kind="stable")
+        return [Candidate(found[i][0], found[i][1], float(scores[i])) for i in order]
+
+    def _pick(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+        """Return the chosen sentences, best first, within the sentence and character budget."""
+        picks: list[Candidate] = []
         used = 0
-        for i in np.argsort(-scores, kind="stable"):
-            number, sentence = candidates[int(i)]
+        for candidate in self.candidates(question, hits):
+            if candidate.score < self.min_score:
+                break
             if not picks:
-                sentence = _shorten(sentence, self.max_chars)
-            elif used + len(sentence) > self.max_chars:
+                candidate = Candidate(
+                    candidate.hit, _shorten(candidate.sentence, self.max_chars), candidate.score
+                )
+            elif used + len(candidate.sentence) > self.max_chars:
                 continue
-            picks.append(_Pick(number, sentence, float(scores[i])))
-            used += len(sentence)
+            picks.append(candidate)
+            used += len(candidate.sentence)
             if len(picks) == self.max_sentences:
                 break
         return picks
@@ -179,16 +125,17 @@ class ExtractiveGenerator:
             answer = no_hits_answer(question, self.name)
             return [answer.text], answer
         picks = self._pick(question, hits)
-        pieces = [
-            f"{' ' if i else ''}{' '.join(p.sentence.split())} [{p.number}]"
-            for i, p in enumerate(picks)
-        ] or [NO_HITS_TEXT]
+        numbers: dict[int, int] = {}  # hit -> citation number, in order of first use
         quotes: dict[int, list[str]] = {}
         for pick in picks:
-            quotes.setdefault(pick.number, []).append(pick.sentence)
+            numbers.setdefault(pick.hit, len(numbers) + 1)
+            quotes.setdefault(pick.hit, []).append(pick.sentence)
+        pieces = [
+            f"{' ' if i else ''}{p.sentence} [{numbers[p.hit]}]" for i, p in enumerate(picks)
+        ] or [NO_ANSWER_TEXT]
         citations: tuple[Citation, ...] = tuple(
-            citation_for(number, hits[number - 1], " … ".join(sentences))
-            for number, sentences in quotes.items()
+            citation_for(numbers[hit], hits[hit - 1], " … ".join(sentences))
+            for hit, sentences in quotes.items()
         )
         return pieces, Answer(
             question=question,
@@ -197,3 +144,11 @@ class ExtractiveGenerator:
             hits=tuple(hits),
             generator=self.name,
         )
+
+
+def _shorten(sentence: str, limit: int) -> str:
+    """Cut ``sentence`` to at most ``limit`` characters at a word boundary."""
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(None, 1)[0]
+    return cut or sentence[:limit]

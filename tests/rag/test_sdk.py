@@ -13,6 +13,7 @@ from tiny_models import build_tiny_model
 from rag import RAG, ChunkingConfig, ConfigError, EmbedderConfig, RAGConfig, StoreConfig
 from rag.encoders import TransformerEncoder
 from rag.errors import InputError
+from rag.generation import NO_ANSWER_TEXT
 from rag.stores.server import ServerStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -58,6 +59,17 @@ def test_every_question_entry_point_refuses_text_that_is_not_unicode(
                 call("caf\ud800")
         with pytest.raises(InputError, match="not UTF-8"):
             asyncio.run(rag.aask("caf\udcff"))
+
+
+def test_a_question_the_documents_do_not_answer_gets_no_fragments(
+    tmp_path: Path, encoder: TransformerEncoder
+) -> None:
+    with RAG(RAGConfig(store=StoreConfig(path=tmp_path)), encoder=encoder) as rag:
+        rag.ingest([EXAMPLES])
+        refused = rag.ask("How do I bake sourdough bread?")
+        assert refused.text == NO_ANSWER_TEXT and refused.citations == () and refused.hits
+        answered = rag.ask("What is the hotel limit per night in Tokyo?")
+        assert "320 US dollars" in answered.text and answered.text.endswith("[1]")
 
 
 def test_a_collection_remembers_its_model_and_refuses_another(

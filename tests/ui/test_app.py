@@ -265,6 +265,22 @@ def test_a_store_held_by_another_opener_is_reported_not_crashed(
     assert "in use by another process" in at.error[0].value
 
 
+def test_answers_and_questions_are_shown_as_text_not_markdown(
+    make_app: MakeApp, openai_server: FakeOpenAIServer
+) -> None:
+    at = use_llm(make_app(typed()), openai_server)
+    openai_server.reply = (
+        "# 18 days\n[click](http://evil.example) ![x](http://evil.example/x.png) [1]"
+    )
+    at = ask(at, "# *How many* vacation days?")
+    assert not at.exception
+    shown = assistant_text(at)
+    assert shown.startswith("\\# 18 days") and "\\[click\\]\\(http" in shown
+    assert "\\!\\[x\\]" in shown and "](" not in shown
+    user = [m for m in at.chat_message if m.name == "user"][-1]
+    assert user.markdown[0].value == "\\# \\*How many\\* vacation days?"
+
+
 @pytest.mark.parametrize("status", [500, 429])
 def test_llm_endpoint_errors_become_chat_messages_and_the_app_goes_on(
     make_app: MakeApp, openai_server: FakeOpenAIServer, status: int
@@ -324,7 +340,7 @@ def test_extractive_mode_never_calls_an_llm(
     make_app: MakeApp, openai_server: FakeOpenAIServer
 ) -> None:
     at = ask(make_app(), QUESTION)
-    at = ask(at, "And after three years?")
+    at = ask(at, "How many vacation days after three years of service?")
     assert "23 days" in assistant_text(at)
     assert openai_server.requests == []
 

@@ -56,7 +56,7 @@ def test_by_default_the_app_calls_only_the_configured_endpoint(
     at = ask(at)
     assert [r.headers["authorization"] for r in openai_server.requests] == ["Bearer sk-server"]
     at = at.toggle(key="use_llm").set_value(False).run()
-    at = ask(at, "And after three years?")
+    at = ask(at, "How many vacation days after three years of service?")
     assert len(openai_server.requests) == 1  # off: extractive, no call
     assert "23 days" in "\n".join(md.value for md in at.chat_message[-1].markdown)
 
