@@ -18,6 +18,8 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]*)>")
 _MIN_WORDS = 3
 _FIGURE = re.compile(r"^[($€£¥\-–]*\s*\d|^[$€£¥]\s*$")
+_FIELD = re.compile(r"^[^\W\d][\w -]{0,30}:\s+\S")
+_TITLE_WORDS = 4
 _WRAP_WIDTH = 50
 """A line this long that stops mid-sentence was wrapped, whatever the next one starts with."""
 
@@ -72,17 +74,31 @@ def _fragment(sentence: str, first: bool, last: bool) -> bool:
         return True  # the passage starts inside a sentence
     if _END.search(sentence):
         return False
-    # Unpunctuated: a table row (it holds figures) may be quoted, a title or a cut-off tail not.
-    return last or not any(c.isdigit() for c in sentence)
+    # Unpunctuated: a table row (it holds figures) or a bullet may be quoted, a title or a
+    # tail the passage cuts off after a full stop not.
+    if last:
+        return True
+    return not any(c.isdigit() for c in sentence) and _title(sentence)
+
+
+def _title(line: str) -> bool:
+    """Whether an unpunctuated line reads as a title: short, or its long words capitalised."""
+    if _FIELD.match(line):
+        return False  # "Subject: …", "Total: …": a labelled value, not a title
+    words = _WORD.findall(line)
+    if len(words) <= _TITLE_WORDS:
+        return True
+    long = [w for w in words if len(w) > 3]
+    return 2 * sum(w[0].isupper() for w in long) >= len(long)
 
 
 def quotable_sentences(text: str) -> list[str]:
     """Return the sentences of ``text`` fit to quote, as plain text, in reading order.
 
-    Headings (markdown ``#`` lines and underlined titles), unpunctuated lines without figures
-    (titles of HTML or PDF sections), pieces of fewer than three words, a sentence the passage
-    starts or ends inside of are left out; a line break inside prose does not end a sentence;
-    markdown links become their text and images are dropped.
+    Headings (markdown ``#`` lines and underlined titles), unpunctuated title lines without
+    figures (short or capitalised: section titles of HTML or PDF text), pieces of fewer than
+    three words, a sentence the passage starts or ends inside of are left out; a line break
+    inside prose does not end a sentence; markdown links become their text and images are dropped.
     """
     spans = prose_blocks(text)
     top = len(text) - len(text.lstrip())
@@ -93,7 +109,7 @@ def quotable_sentences(text: str) -> list[str]:
         pieces = [block[x:y] for x, y in sentence_spans(block, line_breaks=False)]
         for p, sentence in enumerate(pieces):
             first = b == 0 and p == 0 and start == top
-            last = b == len(spans) - 1 and p == len(pieces) - 1 and end == bottom
+            last = b == len(spans) - 1 and 0 < p == len(pieces) - 1 and end == bottom
             if not _fragment(sentence, first, last):
                 found.append(sentence)
     return found

@@ -176,10 +176,14 @@ def test_invalid_budget() -> None:
 def test_quotable_sentences_follow_punkt_and_leave_out_headings_and_fragments() -> None:
     text = (
         "ending of a sentence the chunk cut. Dr. Smith went to Washington. He paid $3.5 million!"
-        "\n\n7\nA heading line\nRevenue 2021 5,363 4,869\nAn unfinished sentence at the"
+        "\n\n7\nA Heading Line Of Words\nThe zebra launch is set for March\n"
+        "Revenue 2021 5,363 4,869\n"
+        "It rose a lot. An unfinished sentence at the"
     )
     assert quotable_sentences(text) == [
         "Dr. Smith went to Washington.",
         "He paid $3.5 million!",
+        "The zebra launch is set for March",
         "Revenue 2021 5,363 4,869",
+        "It rose a lot.",
     ]
