@@ -95,6 +95,7 @@ RETRIEVAL = group(
     "dense_weight",
     "sparse_weight",
     "title_weight",
+    "exact_weight",
     "per_page",
     "query_mode",
     "query_variants",

@@ -295,6 +295,14 @@ class RetrievalConfig(_Config):
         ge=0.0,
         allow_inf_nan=False,
     )
+    exact_weight: float = setting(
+        1.0,
+        "Raise each hit's score s by this times |s| times its share of the query's numbers and "
+        "codes it holds (a whole term, after the same word: full; elsewhere: half); 0 turns "
+        "it off.",
+        ge=0.0,
+        allow_inf_nan=False,
+    )
     per_page: int = setting(
         1,
         "Most hits from one page of a document; 0: no limit (chunks without pages are not "

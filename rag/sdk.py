@@ -55,6 +55,7 @@ from rag.types import (
 )
 from rag.vectors import fit_dims
 from retrievers.dense import DenseRetriever
+from retrievers.exact_terms import ExactTermRetriever
 from retrievers.hybrid import HybridRetriever
 from retrievers.per_page import PerPageRetriever
 from retrievers.query_expansion import ExpandedRetriever
@@ -270,6 +271,8 @@ class RAG:
         settings = self.config.retrieval
         queries = LastQueryEncoder(self.encoder, self.locks.model)
         retriever = self._retriever(queries)
+        if settings.exact_weight > 0:
+            retriever = ExactTermRetriever(retriever, settings.exact_weight)
         if settings.title_weight > 0:
             with self._lock:
                 if self._titles is None:

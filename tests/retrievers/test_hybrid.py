@@ -67,7 +67,7 @@ def test_hybrid_puts_the_exact_invoice_first(
     config = RAGConfig(store=StoreConfig(path=tmp_path / "store"), chunking=late)
     with RAG(config, encoder=encoder, store=store) as rag:
         assert rag.ingest([invoices]).count("ingested") == 4
-        dense = rag.search(QUESTION, 5)
+        dense = rag.retriever.retrieve(QUESTION, 5)
         hybrid = RAG(
             config.model_copy(update={"retrieval": RetrievalConfig(hybrid=True)}),
             encoder=encoder,
