@@ -1,7 +1,8 @@
 """Late, naive and mixed chunk vectors on FinanceBench, searched exactly, from one pass per filing.
 
 Usage: python bench/chunk_vectors.py [--every N] [--chunk-size 64] [--mix 0.3,0.5]
-           [--center 0.3] [--windows 256,256:128] [--retrieval dense,title@3+page] [--keep DIR]
+           [--center 0.3] [--fuse 0.8] [--windows 256,256:128] [--retrieval dense,title@3+page]
+           [--precision auto|fp32|bf16] [--keep DIR]
 
 Each filing is chunked once (the library's structure chunker) and its chunks get a naive
 vector (each chunk embedded alone) and a late vector per macro window setting ``W:O`` (W
@@ -13,6 +14,9 @@ once, searched exactly (no HNSW), ranking chunks by:
 - late (each window setting), naive;
 - mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (first window
   setting) blended with its own, for each A of ``--mix``;
+- fuse@C of late, naive and every mix: ``normalise(C * chunk + (1 - C) * title)``, the
+  filing's title (its file name, as the title boost reads it) fused into every chunk vector
+  (RAGMATE-10K, arXiv 2601.11863), for each C of ``--fuse``;
 - centre@B: ``normalise(late - B * mean late vector of the filing)``, late vectors with part
   of what all chunks of their filing share taken out (no second pass), for each B of
   ``--center``.
@@ -50,7 +54,7 @@ from rag.protocols import Retriever
 from rag.types import Chunk, Hit, SearchFilter
 from rag.vectors import normalise_rows
 from retrievers import PerPageRetriever, TitleBoostedRetriever
-from retrievers.title_boost import TitleVectors
+from retrievers.title_boost import TitleVectors, title_of
 
 
 class MatrixRetriever:
@@ -122,28 +126,31 @@ def main() -> None:
     parser.add_argument(
         "--center", default="", help="Weights B of the filing's mean late vector in centre@B."
     )
+    parser.add_argument("--fuse", default="", help="Weights C of the chunk vector in fuse@C.")
     parser.add_argument(
         "--windows", default="256", help="Late macro windows W or W:O (O: a quarter); first mixed."
     )
     parser.add_argument("--retrieval", default="dense,title@3+page")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--keep", type=Path, default=Path("/tmp/laterag-chunk-vectors"))
     args = parser.parse_args()
     windows = [_window(spec) for spec in args.windows.split(",")]
     mixes = [float(a) for a in args.mix.split(",") if a]
     encoders = {
-        size: TransformerEncoder(EmbedderConfig(max_tokens=size)).load() for size, _ in windows
+        size: TransformerEncoder(EmbedderConfig(max_tokens=size, precision=args.precision)).load()
+        for size, _ in windows
     }
     encoder = encoders[max(encoders)]  # queries and titles: the widest window fits them all
-    args.keep.mkdir(parents=True, exist_ok=True)
+    precision = encoder.runtime["precision"]
+    keep = args.keep / precision
+    keep.mkdir(parents=True, exist_ok=True)
     evalset = load_eval_set(args.data, every=args.every)
     chunks: list[Chunk] = []
     parts: dict[str, list[np.ndarray]] = {}
     started = time.perf_counter()
     for number, pdf in enumerate(evalset.documents, start=1):
         print(f"[{number}/{len(evalset.documents)}] {pdf.name}", file=sys.stderr, flush=True)
-        doc_chunks, vectors = filing_vectors(
-            encoder, encoders, pdf, args.chunk_size, windows, args.keep
-        )
+        doc_chunks, vectors = filing_vectors(encoder, encoders, pdf, args.chunk_size, windows, keep)
         chunks.extend(doc_chunks)
         for name, matrix in vectors.items():
             parts.setdefault(name, []).append(matrix)
@@ -160,7 +167,12 @@ def main() -> None:
         matrices[f"centre@{b:g}"] = normalise_rows(centred)
 
     titles = TitleVectors(encoder)
-    print(f"# FinanceBench page recall, exact search, bundled {encoder.name}")
+    fused = titles.get([title_of(c) for c in chunks])
+    for c in [float(c) for c in args.fuse.split(",") if c]:
+        for name in list(matrices):
+            if not name.startswith(("centre", "fuse")):
+                matrices[f"{name} fuse@{c:g}"] = blend(matrices[name], fused, c)
+    print(f"# FinanceBench page recall, exact search, bundled {encoder.name}, {precision}")
     print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores")
     print(
         f"# {len(evalset.documents)} filings in one collection, {evalset.size} questions, "

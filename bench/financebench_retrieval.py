@@ -2,7 +2,7 @@
 
 Usage: python bench/financebench_retrieval.py [--every N] [--settings late:64,mixed@0.3:64 ...]
            [--retrieval dense,title,title@1+page,hybrid@0.5,dbsf,embedding,hybrid+title]
-           [--cross-encoder MODEL] [--max-tokens N]
+           [--cross-encoder MODEL] [--max-tokens N] [--precision auto|fp32|bf16]
            [--keep DIR]
 
 For each mode:chunk_size setting (mode late, naive or mixed; mixed@A sets the late weight),
@@ -118,6 +118,12 @@ def main() -> None:
         help="Positions per forward pass (the macro window); default: the model's trained length.",
     )
     parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="Forward-pass precision (default: the library's auto choice for this machine).",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=Path(tempfile.gettempdir()) / "laterag-financebench",
@@ -127,10 +133,12 @@ def main() -> None:
     variants = [v.strip() for v in args.retrieval.split(",")]
     sections = {v: retrieval_config(v, args.cross_encoder) for v in variants}
 
-    encoder = TransformerEncoder(EmbedderConfig(max_tokens=args.max_tokens)).load()
+    embedder = EmbedderConfig(max_tokens=args.max_tokens, precision=args.precision)
+    encoder = TransformerEncoder(embedder).load()
+    precision = encoder.runtime["precision"]
     print(
         f"# FinanceBench page recall, bundled {encoder.name}, chunker {args.chunker}, "
-        f"{encoder.max_tokens}-token windows"
+        f"{encoder.max_tokens}-token windows, {precision}"
     )
     print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores")
     print(
@@ -147,7 +155,8 @@ def main() -> None:
             | ({"late_weight": float(weight)} if weight else {})
         )
         window = f"-w{args.max_tokens}" if args.max_tokens else ""
-        keep = args.keep / f"{mode}{weight}-{size}-{args.chunker}-every{args.every}{window}"
+        name = f"{mode}{weight}-{size}-{args.chunker}-every{args.every}{window}-{precision}"
+        keep = args.keep / name
         ingest = ""
         for variant in variants:
             print(f"setting {setting}, retrieval {variant}", file=sys.stderr)

@@ -123,6 +123,7 @@ class ChunkBuilder:
         if self.settings.mode == "mixed":
             info["late_weight"] = self.settings.late_weight
         info["access"] = self.access  # compared on re-ingest, so a changed rule is applied
+        info["runtime"] = dict(self.encoder.runtime)  # recorded, never compared
         return info
 
     def build(self, doc: Document, *, vectors: bool = True) -> list[Chunk]:

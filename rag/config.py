@@ -22,7 +22,7 @@ in under 3 ms (bench/store_latency.py --collection, README).
 """
 
 
-Precision = Literal["fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16"]
 Backend = Literal["torch", "onnx"]
 ChunkingMode = Literal["late", "naive", "mixed"]
 ChunkerName = Literal["tokens", "sentences", "structure"]
@@ -109,15 +109,17 @@ class EmbedderConfig(_Config):
     document_prefix: str | None = setting(
         None, "Text put before every document window (default: the model's)."
     )
-    device: str = setting("cpu", "Torch device: cpu, cuda, cuda:N or mps.")
+    device: str = setting(
+        "auto", "Torch device: auto (a CUDA GPU if torch sees one, else cpu), cpu, cuda:N, mps."
+    )
     trust_remote_code: bool = setting(
         False, "Allow the model folder's own Python code (jina, nomic).", flag="--trust-remote-code"
     )
     batch_tokens: int = setting(8192, "Most padded tokens in one forward pass.", ge=64)
     precision: Precision = setting(
-        "fp32",
-        "Forward-pass precision; bf16 is faster on CPUs with AVX-512 BF16 or AMX and keeps "
-        "cosine >= 0.999 to fp32.",
+        "auto",
+        "Forward-pass precision: auto is bf16 where the device computes it natively (CPUs "
+        "with AVX-512 BF16 or AMX, recent GPUs; cosine >= 0.999 to fp32), else fp32.",
     )
     backend: Backend = setting(
         "torch", "Run the model in torch, or in ONNX Runtime (cpu, fp32; needs laterag[onnx])."
@@ -350,8 +352,8 @@ class IngestConfig(_Config):
     )
     ray_actors: int | None = setting(
         None,
-        "Model actors on the Ray cluster (default: one per GPU with --device cuda, else one "
-        "per --ray-cpus CPUs).",
+        "Model actors on the Ray cluster (default: one per GPU with --device cuda or auto on "
+        "a cluster with GPUs, else one per --ray-cpus CPUs).",
         ge=1,
     )
 

@@ -89,6 +89,11 @@ class TokenEmbedder(Embedder, Tokenizer, Protocol):
         """Content tokens that fit in one forward pass of a document window."""
         ...
 
+    @property
+    def runtime(self) -> Mapping[str, str]:
+        """How the forward pass runs (device, precision, backend): recorded, not compared."""
+        ...
+
     def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
         """Run the model over windows of document content ids; one result per window."""
         ...

@@ -353,7 +353,7 @@ class RAG:
                 address=settings.ray_address,
                 actors=settings.ray_actors,
                 cpus=settings.ray_cpus,
-                gpus=self.config.embedder.device.startswith("cuda"),
+                gpus=_wants_gpus(self.config.embedder.device),
             )
         return RayExecutor(self._ray_pool, access.tags() if access is not None else None)
 
@@ -560,3 +560,8 @@ class RAG:
             if docs
             else {},
         }
+
+
+def _wants_gpus(device: str) -> bool | None:
+    """Whether Ray model actors hold a GPU: yes for cuda, no for cpu, auto: if there are any."""
+    return None if device == "auto" else device.startswith("cuda")

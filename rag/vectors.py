@@ -7,7 +7,7 @@ the size it was made with: later queries are truncated to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -52,6 +52,11 @@ class EncoderView:
     def content_window(self) -> int:
         """Content tokens in one window."""
         return self.inner.content_window
+
+    @property
+    def runtime(self) -> Mapping[str, str]:
+        """The inner encoder's runtime."""
+        return self.inner.runtime
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         """Embed with the inner encoder."""

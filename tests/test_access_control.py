@@ -152,6 +152,7 @@ class HashEncoder:
     dim = 32
     max_tokens = 512
     content_window = 510
+    runtime = {"device": "cpu", "precision": "fp32", "backend": "fake"}
 
     def tokenize(self, text: str) -> Tokens:
         """Words and punctuation, each id a hash of the lower-cased word."""

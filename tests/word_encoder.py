@@ -19,6 +19,7 @@ class WordEncoder:
     name = "word-fake"
     dim = DIM
     max_tokens = 34
+    runtime = {"device": "cpu", "precision": "fp32", "backend": "fake"}
 
     def __init__(self) -> None:
         self.table = np.random.default_rng(3).normal(size=(1000, DIM))

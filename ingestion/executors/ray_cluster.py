@@ -80,7 +80,8 @@ class RayPool:
 
     ``address`` None or "" lets Ray choose ($RAY_ADDRESS, else a cluster started on this
     machine, else a new local one); a cluster that this process is already connected to is
-    used as it is. ``actors`` None: one per GPU when ``gpus``, else one per ``cpus`` CPUs.
+    used as it is. ``actors`` None: one per GPU when ``gpus``, else one per ``cpus`` CPUs;
+    ``gpus`` None: GPUs when the cluster has any (``--device auto``).
     """
 
     def __init__(
@@ -90,7 +91,7 @@ class RayPool:
         address: str | None = None,
         actors: int | None = None,
         cpus: float = 1.0,
-        gpus: bool = False,
+        gpus: bool | None = False,
     ) -> None:
         self.factory = factory
         self.address = address or None
@@ -109,6 +110,8 @@ class RayPool:
             ray.init(address=self.address, log_to_driver=False)
             self._started = True
         resources = ray.cluster_resources()
+        if self.gpus is None:
+            self.gpus = resources.get("GPU", 0) >= 1
         count = self.actors or self._fit(resources)
         fits = self._fit(resources)
         if count > fits:  # actors that cannot be placed would hold their batches for ever

@@ -13,36 +13,24 @@ from typing import Any
 import numpy as np
 
 from rag.config import EmbedderConfig, default_cache_dir
-from rag.errors import ConfigError, EmbeddingError
+from rag.encoders.hardware import Runtime
+from rag.errors import EmbeddingError
 
 logger = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
 
 
-def check_device(device: str) -> None:
-    """Refuse a device this machine does not have, naming it."""
-    import torch
-
-    kind = device.split(":", 1)[0]
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} was asked for but torch sees no CUDA GPU")
-    if kind == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {device!r} was asked for but MPS is not available")
-    if kind not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps")
-
-
 class TorchRunner:
     """The model in torch, in fp32 or bf16, under ``inference_mode``."""
 
-    def __init__(self, model: Any, config: EmbedderConfig) -> None:
+    def __init__(self, model: Any, runtime: Runtime) -> None:
         import torch
 
         self._torch = torch
-        self._device = config.device
-        dtype = torch.bfloat16 if config.precision == "bf16" else torch.float32
-        self._model = model.to(device=config.device, dtype=dtype).eval()
+        self._device = runtime.device
+        dtype = torch.bfloat16 if runtime.precision == "bf16" else torch.float32
+        self._model = model.to(device=runtime.device, dtype=dtype).eval()
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Run one padded batch."""
@@ -117,8 +105,6 @@ class OnnxRunner:
     """The model exported once to ONNX (cached under ``~/.cache/laterag/onnx``), run on CPU."""
 
     def __init__(self, folder: Path, config: EmbedderConfig) -> None:
-        if config.device != "cpu" or config.precision != "fp32":
-            raise ConfigError("the onnx backend runs fp32 on the cpu only")
         try:
             import onnx  # noqa: F401  (the exporter needs it)
             import onnxruntime as ort

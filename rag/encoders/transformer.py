@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from rag.config import EmbedderConfig
-from rag.encoders.backends import OnnxRunner, TorchRunner, check_device
+from rag.encoders.backends import OnnxRunner, TorchRunner
+from rag.encoders.hardware import Runtime, choose_runtime, this_machine
 from rag.encoders.model_info import (
     BUNDLED_NAME,
     ModelInfo,
@@ -59,6 +60,7 @@ class TransformerEncoder:
         self._tail_ids: list[int] = []
         self._prefix_ids: dict[TextKind, list[int]] = {"query": [], "document": []}
         self._max_tokens = 0
+        self._runtime = Runtime("?", "?", "?")
 
     def load(self) -> TransformerEncoder:
         """Load tokenizer and weights (idempotent); raises ``EmbeddingError`` on failure."""
@@ -67,7 +69,7 @@ class TransformerEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        check_device(self.config.device)
+        self._runtime = choose_runtime(self.config, this_machine())
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         folder = resolve_model_folder(self.config.model)
@@ -112,7 +114,7 @@ class TransformerEncoder:
         if self.config.backend == "onnx":
             self._runner = OnnxRunner(folder, self.config)
         else:
-            self._runner = TorchRunner(model, self.config)
+            self._runner = TorchRunner(model, self._runtime)
         self._model = model
         return self
 
@@ -146,6 +148,11 @@ class TransformerEncoder:
     def dim(self) -> int:
         """Size of the vectors."""
         return int(self.load()._model.config.hidden_size)
+
+    @property
+    def runtime(self) -> dict[str, str]:
+        """The device, precision and backend the forward pass runs in."""
+        return self.load()._runtime.describe()
 
     @property
     def max_tokens(self) -> int:

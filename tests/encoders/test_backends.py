@@ -37,12 +37,15 @@ def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def fp32_vectors(encoder: TransformerEncoder) -> tuple[np.ndarray, np.ndarray]:
-    return encoder.embed(TEXTS, "document"), _late_vectors(encoder)
+def fp32_vectors() -> tuple[np.ndarray, np.ndarray]:
+    fp32 = TransformerEncoder(EmbedderConfig(precision="fp32")).load()
+    assert fp32.runtime["precision"] == "fp32"
+    return fp32.embed(TEXTS, "document"), _late_vectors(fp32)
 
 
 def test_bf16_vectors_keep_cosine_0999(fp32_vectors: tuple[np.ndarray, np.ndarray]) -> None:
     bf16 = TransformerEncoder(EmbedderConfig(precision="bf16")).load()
+    assert bf16.runtime == {"device": "cpu", "precision": "bf16", "backend": "torch"}
     assert _min_cosine(bf16.embed(TEXTS, "document"), fp32_vectors[0]) >= 0.999
     assert _min_cosine(_late_vectors(bf16), fp32_vectors[1]) >= 0.999
 
@@ -58,6 +61,7 @@ def test_onnx_vectors_keep_cosine_0999(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     onnx = TransformerEncoder(EmbedderConfig(backend="onnx")).load()
+    assert onnx.runtime == {"device": "cpu", "precision": "fp32", "backend": "onnx"}
     assert list(tmp_path.glob("laterag/onnx/*.onnx"))
     assert _min_cosine(onnx.embed(TEXTS, "document"), fp32_vectors[0]) >= 0.999
     assert _min_cosine(_late_vectors(onnx), fp32_vectors[1]) >= 0.999
@@ -75,5 +79,5 @@ def test_asking_for_an_absent_gpu_is_a_clear_error() -> None:
 
 
 def test_an_unknown_device_lists_the_choices() -> None:
-    with pytest.raises(ConfigError, match="use cpu, cuda, cuda:N or mps"):
+    with pytest.raises(ConfigError, match="use auto, cpu, cuda, cuda:N or mps"):
         TransformerEncoder(EmbedderConfig(device="tpu")).load()

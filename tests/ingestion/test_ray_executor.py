@@ -168,6 +168,15 @@ def test_more_actors_than_the_cluster_can_place_are_refused(ray_cluster: Any) ->
     assert pool.handles == []
 
 
+def test_device_auto_uses_cpu_actors_on_a_cluster_without_gpus(ray_cluster: Any) -> None:
+    from ingestion.executors.ray_cluster import RayPool
+
+    pool = RayPool(SlowWordEncoder, actors=3, cpus=1, gpus=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="room for 2 model actor.* of 1 CPU"):
+        pool.start()
+    assert pool.gpus is False
+
+
 def _kill_a_building_actor(stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first Ray worker seen embedding a batch (its title says so)."""
     while not stop.is_set() and not killed:

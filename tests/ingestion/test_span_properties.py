@@ -148,6 +148,7 @@ class ContextFree:
 
     name = "context-free"
     dim = 6
+    runtime = {"device": "cpu", "precision": "fp32", "backend": "fake"}
 
     def __init__(self, window: int) -> None:
         self.table = np.random.default_rng(5).normal(size=(31, self.dim))

@@ -109,6 +109,21 @@ def test_changing_chunk_settings_rechunks_on_a_reindex(
         assert rag.store.count() == doc.chunks > before
 
 
+def test_the_runtime_is_recorded_but_a_new_precision_re_embeds_nothing(tmp_path: Path) -> None:
+    store = StoreConfig(path=tmp_path)
+    fp32 = RAGConfig(store=store, embedder=EmbedderConfig(precision="fp32"))
+    with RAG(fp32) as rag:
+        rag.ingest([EXAMPLES / "handbook.md"])
+        settings = rag.stats()["settings"]
+    assert settings["runtime"] == {"device": "cpu", "precision": "fp32", "backend": "torch"}
+    bf16 = RAGConfig(store=store, embedder=EmbedderConfig(precision="bf16"))
+    with RAG(bf16) as rag:
+        report = rag.ingest([EXAMPLES])
+        assert report.count("unchanged") == 1 and report.count("ingested") == 2
+        recorded = {d.source: d.metadata["runtime"]["precision"] for d in rag.documents()}
+    assert sorted(recorded.values()) == ["bf16", "bf16", "fp32"]
+
+
 def test_long_documents_go_through_macro_windows_without_losing_a_chunk(tmp_path: Path) -> None:
     tiny = build_tiny_model(tmp_path / "tiny", "bert8k")
     sentence = "The robot report shows revenue and cash flow for one new year. "
