@@ -2,7 +2,7 @@
 
 Usage: python bench/chunk_vectors.py [--every N] [--chunk-size 64] [--mix 0.3,0.5]
            [--center 0.3] [--fuse 0.8] [--windows 256,256:128] [--retrieval dense,title@3+page]
-           [--precision auto|fp32|bf16] [--keep DIR]
+           [--context] [--precision auto|fp32|bf16] [--keep DIR]
 
 Each filing is chunked once (the library's structure chunker) and its chunks get a naive
 vector (each chunk embedded alone) and a late vector per macro window setting ``W:O`` (W
@@ -14,6 +14,9 @@ once, searched exactly (no HNSW), ranking chunks by:
 - late (each window setting), naive;
 - mix@A: ``normalise(A * late + (1 - A) * naive)``, the chunk's late vector (first window
   setting) blended with its own, for each A of ``--mix``;
+- with ``--context``, also "late ... ctx" and "naive ctx": the same with the filing's title
+  (``rag.titles.document_title``) before every window and every chunk embedded alone, as
+  ``--context title`` ingests, and their mix;
 - fuse@C of late, naive and every mix: ``normalise(C * chunk + (1 - C) * title)``, the
   filing's title (its file name, as the title boost reads it) fused into every chunk vector
   (RAGMATE-10K, arXiv 2601.11863), for each C of ``--fuse``;
@@ -51,6 +54,7 @@ from rag.encoders import TransformerEncoder
 from rag.evaluation.datasets import load_eval_set
 from rag.evaluation.metrics import mean, page_scores
 from rag.protocols import Retriever
+from rag.titles import document_title
 from rag.types import Chunk, Hit, SearchFilter
 from rag.vectors import normalise_rows
 from retrievers import PerPageRetriever, TitleBoostedRetriever
@@ -80,6 +84,7 @@ def filing_vectors(
     chunk_size: int,
     windows: list[tuple[int, int | None]],
     keep: Path,
+    context: bool,
 ) -> tuple[list[Chunk], dict[str, np.ndarray]]:
     """The filing's chunks and its vectors by name ("naive", "late W[:O]"), cached in ``keep``.
 
@@ -93,12 +98,18 @@ def filing_vectors(
     vectorizers: dict[str, LateVectorizer | NaiveVectorizer] = {"naive": NaiveVectorizer(encoder)}
     for size, overlap in windows:
         vectorizers[late_name(size, overlap)] = LateVectorizer(encoders[size], overlap=overlap)
+    titles = dict.fromkeys(vectorizers, "")
+    if context:
+        title = document_title(doc.source, doc.metadata)
+        for name in list(vectorizers):
+            vectorizers[f"{name} ctx"] = vectorizers[name]
+            titles[f"{name} ctx"] = title
     vectors: dict[str, np.ndarray] = {}
     for name, vectorizer in vectorizers.items():
         label = name.replace(" ", "-").replace(":", "o")
         path = keep / f"{pdf.stem}-{chunk_size}-{label}.npy"
         if not path.exists():
-            plan = vectorizer.plan(doc.text, tokens, char_spans)
+            plan = vectorizer.plan(doc.text, tokens, char_spans, titles[name])
             vectorizer.run([(plan, i) for i in range(len(plan.sizes))])
             matrix = plan.vectors()
             np.save(path, matrix)
@@ -131,6 +142,7 @@ def main() -> None:
         "--windows", default="256", help="Late macro windows W or W:O (O: a quarter); first mixed."
     )
     parser.add_argument("--retrieval", default="dense,title@3+page")
+    parser.add_argument("--context", action="store_true", help="Also the title in windows.")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--keep", type=Path, default=Path("/tmp/laterag-chunk-vectors"))
     args = parser.parse_args()
@@ -150,7 +162,9 @@ def main() -> None:
     started = time.perf_counter()
     for number, pdf in enumerate(evalset.documents, start=1):
         print(f"[{number}/{len(evalset.documents)}] {pdf.name}", file=sys.stderr, flush=True)
-        doc_chunks, vectors = filing_vectors(encoder, encoders, pdf, args.chunk_size, windows, keep)
+        doc_chunks, vectors = filing_vectors(
+            encoder, encoders, pdf, args.chunk_size, windows, keep, args.context
+        )
         chunks.extend(doc_chunks)
         for name, matrix in vectors.items():
             parts.setdefault(name, []).append(matrix)
@@ -159,6 +173,9 @@ def main() -> None:
     late = matrices[late_name(*windows[0])]
     for a in mixes:
         matrices[f"mix@{a:g}"] = blend(late, matrices["naive"], a)
+        if args.context:
+            late_ctx = matrices[f"{late_name(*windows[0])} ctx"]
+            matrices[f"mix@{a:g} ctx"] = blend(late_ctx, matrices["naive ctx"], a)
     bounds = np.cumsum([0] + [len(rows) for rows in parts["naive"]])
     for b in [float(b) for b in args.center.split(",") if b]:
         centred = late.copy()

@@ -12,10 +12,12 @@ import numpy as np
 from ingestion.chunkers import make_chunker
 from ingestion.embedding import LateVectorizer, MixedVectorizer, NaiveVectorizer
 from ingestion.embedding import token_spans as map_spans
+from ingestion.embedding.plan import MAX_CONTEXT_TOKENS
 from ingestion.embedding.window_cache import WindowCache
 from rag.config import ChunkingConfig
 from rag.errors import ConfigError, EmbeddingError
 from rag.protocols import ChunkVectorizer, SparseEncoder, TokenEmbedder, Unit, VectorPlan
+from rag.titles import document_title
 from rag.types import Chunk, Document, Span, Tokens
 
 LOOKAHEAD_TOKENS = 32_768
@@ -99,6 +101,8 @@ class ChunkBuilder:
     def check(self) -> None:
         """Refuse settings the model cannot honour without truncating."""
         window = self.encoder.content_window
+        if self.settings.context != "none":
+            window -= MAX_CONTEXT_TOKENS
         if self.settings.mode != "late" and self.settings.chunk_size > window:
             raise ConfigError(
                 f"chunk size {self.settings.chunk_size} exceeds the {window}-token window of "
@@ -122,6 +126,8 @@ class ChunkBuilder:
             info["special_tokens"] = self.settings.special_tokens
         if self.settings.mode == "mixed":
             info["late_weight"] = self.settings.late_weight
+        if self.settings.context != "none":  # absent: collections built before it was offered
+            info["context"] = self.settings.context
         info["access"] = self.access  # compared on re-ingest, so a changed rule is applied
         info["runtime"] = dict(self.encoder.runtime)  # recorded, never compared
         return info
@@ -172,10 +178,16 @@ class ChunkBuilder:
             item = _Pending(doc, char_spans)
             if char_spans:
                 tokens = self._tokenizer.tokenize(doc.text)
-                item.plan = self._vectorizer.plan(doc.text, tokens, char_spans)
+                item.plan = self._vectorizer.plan(doc.text, tokens, char_spans, self._context(doc))
         except EmbeddingError as e:
             return _Pending(doc, [], error=e)
         return item
+
+    def _context(self, doc: Document) -> str:
+        """What goes before the document's windows and chunks: its title, or nothing."""
+        if self.settings.context == "title":
+            return document_title(doc.source, doc.metadata)
+        return ""
 
     def _run(self, queue: deque[Unit], pending: deque[_Pending], budget: int) -> int:
         """Run units from the front of ``queue`` up to ``budget`` tokens; return the tokens."""

@@ -86,7 +86,7 @@ MODEL = group(
     "threads",
     "cache_mb",
 )
-CHUNKING = group("chunking", "mode", "late_weight", "chunker", "chunk_size", "overlap")
+CHUNKING = group("chunking", "mode", "late_weight", "chunker", "chunk_size", "overlap", "context")
 LLM = group("llm", "base_url", "model", "timeout")
 RETRIEVAL = group(
     "retrieval",

@@ -27,6 +27,7 @@ Backend = Literal["torch", "onnx"]
 ChunkingMode = Literal["late", "naive", "mixed"]
 ChunkerName = Literal["tokens", "sentences", "structure"]
 SpecialTokens = Literal["paper", "none"]
+WindowContext = Literal["none", "title"]
 Quantization = Literal["none", "scalar", "binary"]
 """How dense vectors are compressed for search: not, int8 per dimension, or one bit each."""
 Fusion = Literal["rrf", "dbsf"]
@@ -153,6 +154,11 @@ class ChunkingConfig(_Config):
     )
     special_tokens: SpecialTokens = setting(
         "paper", "Pool the special tokens into the first and last chunk (paper) or not (none)."
+    )
+    context: WindowContext = setting(
+        "none",
+        "Put the document's title before every macro window and every chunk embedded alone "
+        "(title), so each vector sees which document it is from; its states are never pooled.",
     )
     late_weight: float = setting(
         0.4,

@@ -134,8 +134,14 @@ class ChunkVectorizer(Protocol):
     a document, ``run`` any mix of units, then read the plan's ``vectors``.
     """
 
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> VectorPlan:
-        """Map spans and list the document's units; runs nothing."""
+    def plan(
+        self, text: str, tokens: Tokens, char_spans: Sequence[Span], context: str = ""
+    ) -> VectorPlan:
+        """Map spans and list the document's units; runs nothing.
+
+        ``context`` (a title, say) goes before every window or chunk the model runs; its
+        token states are never pooled into a chunk.
+        """
         ...
 
     def run(self, units: Sequence[Unit]) -> None:

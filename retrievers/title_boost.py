@@ -12,28 +12,23 @@ the same weight lets the file name outweigh the content (README, "Default settin
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
-from pathlib import PurePath
 
 import numpy as np
 
 from rag.protocols import Embedder, Retriever, TokenEmbedder
+from rag.titles import file_title
 from rag.types import Chunk, Hit, SearchFilter
 
 CANDIDATES = 50
 """Hits fetched before the boost reorders them (at least k)."""
 
-_SEPARATORS = re.compile(r"[\s_\-.]+")
-
 
 def title_of(chunk: Chunk) -> str:
     """The file name of the chunk's source without its extension, separators as spaces."""
-    name = PurePath(chunk.source.replace("\\", "/")).name
-    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    return _SEPARATORS.sub(" ", stem).strip() or name
+    return file_title(chunk.source)
 
 
 class TitleVectors:

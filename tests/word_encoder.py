@@ -70,3 +70,40 @@ class SlowWordEncoder(WordEncoder):
     def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
         time.sleep(self.seconds)
         return super().embed(texts, kind)
+
+
+class FakeEncoder:
+    """Token states are the token id's fixed embedding plus ``context`` times the window mean."""
+
+    name = "fake"
+    dim = DIM
+    max_tokens = 6 + 2
+
+    def __init__(self, context: float = 0.0) -> None:
+        self.table = np.random.default_rng(7).normal(size=(100, DIM))
+        self.context = context
+        self.calls: list[int] = []
+
+    @property
+    def content_window(self) -> int:
+        return self.max_tokens - 2
+
+    def tokenize(self, text: str) -> Tokens:
+        raise NotImplementedError
+
+    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
+        out = []
+        for ids in windows:
+            self.calls.append(len(ids))
+            body = self.table[list(ids)]
+            body = body + self.context * body.mean(axis=0)
+            out.append(WindowStates(head=self.table[[98]], body=body, tail=self.table[[99]]))
+        return out
+
+    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+def tokens_of_length(n: int) -> Tokens:
+    """``n`` tokens, one character each, ids cycling through 0-89."""
+    return Tokens(ids=tuple(i % 90 for i in range(n)), offsets=tuple((i, i + 1) for i in range(n)))

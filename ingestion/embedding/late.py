@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from ingestion.embedding.plan import Plan
+from ingestion.embedding.plan import Plan, context_tokens
 from ingestion.embedding.pooling import SpanPooler
 from ingestion.embedding.spans import Window, macro_windows, token_spans
 from ingestion.embedding.window_cache import WindowCache
@@ -20,10 +20,18 @@ from rag.windows import default_overlap
 class LatePlan(Plan):
     """A document's macro windows and the pooler their token states go into."""
 
-    def __init__(self, tokens: Tokens, spans: list[Span], windows: list[Window], dim: int) -> None:
-        super().__init__(spans, [w.end - w.start for w in windows])
+    def __init__(
+        self,
+        tokens: Tokens,
+        spans: list[Span],
+        windows: list[Window],
+        dim: int,
+        context: tuple[int, ...] = (),
+    ) -> None:
+        super().__init__(spans, [w.end - w.start + len(context) for w in windows])
         self.tokens = tokens
         self.windows = windows
+        self.context = context
         self.pooler = SpanPooler(spans, dim)
 
     def vectors(self) -> np.ndarray:
@@ -41,7 +49,9 @@ class LateVectorizer:
     least and kept once, so no chunk is dropped or truncated. With ``special_tokens="paper"``
     the first chunk also pools the leading special tokens and prefix, the last chunk the
     trailing ones. With a ``cache``, a window seen before (same ids, same chunk cuts) is
-    pooled from its cached sums instead of being run again.
+    pooled from its cached sums instead of being run again. A plan's ``context`` tokens (the
+    document's title) go before the content of every window, out of its budget; their states
+    shape the content's through attention but are never pooled.
     """
 
     def __init__(
@@ -70,11 +80,20 @@ class LateVectorizer:
             raise ConfigError(f"overlap {overlap} must be smaller than the window {self.window}")
         return overlap
 
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> LatePlan:
+    def plan(
+        self, text: str, tokens: Tokens, char_spans: Sequence[Span], context: str = ""
+    ) -> LatePlan:
         """Map chunk spans to tokens and cut the document into macro windows."""
         spans = token_spans(tokens.offsets, char_spans)
-        windows = macro_windows(len(tokens), self.window, self.overlap)
-        return LatePlan(tokens, spans, windows, self.encoder.dim)
+        _, ids = context_tokens(self.encoder, context)
+        room = self.window - len(ids)
+        if self.overlap >= room:
+            raise ConfigError(
+                f"overlap {self.overlap} leaves no room in a window of {self.window} tokens "
+                f"with {len(ids)} tokens of document context"
+            )
+        windows = macro_windows(len(tokens), room, self.overlap)
+        return LatePlan(tokens, spans, windows, self.encoder.dim, ids)
 
     def run(self, units: Sequence[Unit]) -> None:
         """Run the windows (cached ones are pooled from the cache) and pool their states."""
@@ -92,9 +111,12 @@ class LateVectorizer:
                 todo.append((plan, window, key))
         if not todo:
             return
-        states = self.encoder.token_states([p.tokens.ids[w.start : w.end] for p, w, _ in todo])
+        states = self.encoder.token_states(
+            [p.context + p.tokens.ids[w.start : w.end] for p, w, _ in todo]
+        )
         for (plan, window, key), state in zip(todo, states, strict=True):
-            pieces = self._pieces(plan, window, state.body, state.head, state.tail)
+            body = state.body[len(plan.context) :]  # the context's states are never pooled
+            pieces = self._pieces(plan, window, body, state.head, state.tail)
             _apply(plan, window, pieces)
             if self.cache is not None and key:
                 self.cache.put(key, pieces)
@@ -106,10 +128,11 @@ class LateVectorizer:
 
     def _key(self, cache: WindowCache, plan: LatePlan, window: Window) -> str:
         first, last = self._specials(plan, window)
+        start = window.start - len(plan.context)  # positions in the model's input
         return cache.key(
-            plan.tokens.ids[window.start : window.end],
-            window.keep_from - window.start,
-            [(a - window.start, b - window.start) for _, a, b in _cuts(plan, window)],
+            plan.context + plan.tokens.ids[window.start : window.end],
+            window.keep_from - start,
+            [(a - start, b - start) for _, a, b in _cuts(plan, window)],
             first,
             last,
         )

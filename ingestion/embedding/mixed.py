@@ -56,10 +56,13 @@ class MixedVectorizer:
         self.naive = naive
         self.weight = weight
 
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> MixedPlan:
-        """Plan both passes over the document."""
-        late = self.late.plan(text, tokens, char_spans)
-        return MixedPlan(late, self.naive.plan(text, tokens, char_spans), self.weight)
+    def plan(
+        self, text: str, tokens: Tokens, char_spans: Sequence[Span], context: str = ""
+    ) -> MixedPlan:
+        """Plan both passes over the document, with the same context."""
+        late = self.late.plan(text, tokens, char_spans, context)
+        naive = self.naive.plan(text, tokens, char_spans, context)
+        return MixedPlan(late, naive, self.weight)
 
     def run(self, units: Sequence[Unit]) -> None:
         """Run the late windows and the naive chunks among ``units``."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ingestion.embedding.plan import Plan
+from ingestion.embedding.plan import Plan, context_tokens
 from ingestion.embedding.spans import token_spans
 from rag.errors import EmbeddingError
 from rag.protocols import TokenEmbedder, Unit
@@ -34,11 +34,15 @@ class NaiveVectorizer:
     def __init__(self, encoder: TokenEmbedder) -> None:
         self.encoder = encoder
 
-    def plan(self, text: str, tokens: Tokens, char_spans: Sequence[Span]) -> NaivePlan:
-        """Map chunk spans to tokens; each chunk is one unit."""
+    def plan(
+        self, text: str, tokens: Tokens, char_spans: Sequence[Span], context: str = ""
+    ) -> NaivePlan:
+        """Map chunk spans to tokens; each chunk is one unit, ``context`` its first line."""
         spans = token_spans(tokens.offsets, char_spans)
-        texts = [text[a:b] for a, b in char_spans]
-        return NaivePlan(texts, spans, [b - a for a, b in spans], self.encoder.dim)
+        header, ids = context_tokens(self.encoder, context)
+        texts = [f"{header}\n{text[a:b]}" if header else text[a:b] for a, b in char_spans]
+        sizes = [b - a + len(ids) for a, b in spans]
+        return NaivePlan(texts, spans, sizes, self.encoder.dim)
 
     def run(self, units: Sequence[Unit]) -> None:
         """Embed the chunks of all given units in shared batches."""

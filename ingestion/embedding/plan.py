@@ -6,7 +6,22 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from rag.protocols import Tokenizer
 from rag.types import Span
+
+MAX_CONTEXT_TOKENS = 24
+"""Most tokens of document context (a title) put before a window or a chunk."""
+
+
+def context_tokens(tokenizer: Tokenizer, context: str) -> tuple[str, tuple[int, ...]]:
+    """``context`` cut to ``MAX_CONTEXT_TOKENS`` tokens: its text and its token ids."""
+    if not context.strip():
+        return "", ()
+    tokens = tokenizer.tokenize(context)
+    kept = tokens.ids[:MAX_CONTEXT_TOKENS]
+    if not kept:
+        return "", ()
+    return context[: tokens.offsets[len(kept) - 1][1]], tuple(kept)
 
 
 class Plan(ABC):

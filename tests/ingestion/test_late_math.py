@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from vectorize import vectorize
+from word_encoder import FakeEncoder, tokens_of_length
 
 from ingestion.embedding import (
     LateVectorizer,
@@ -18,7 +17,6 @@ from ingestion.embedding import (
     token_spans,
 )
 from rag.errors import ConfigError, EmbeddingError
-from rag.types import Tokens, WindowStates
 
 DIM = 8
 
@@ -33,7 +31,7 @@ def test_token_spans_take_tokens_starting_inside_each_chunk() -> None:
     assert token_spans(offsets, [(0, 12), (13, 23)]) == [(0, 4), (4, 8)]
 
 
-def test_token_spans_reject_a_chunk_without_tokens() -> None:
+def test_token_spans_reject_a_chunk_withouttokens_of_length() -> None:
     with pytest.raises(EmbeddingError, match="holds no token"):
         token_spans([(0, 3), (10, 12)], [(0, 3), (4, 8), (10, 12)])
 
@@ -103,45 +101,9 @@ def test_span_pooler_refuses_a_span_it_never_saw() -> None:
         pooler.vectors()
 
 
-class FakeEncoder:
-    """Token states are the token id's fixed embedding plus ``context`` times the window mean."""
-
-    name = "fake"
-    dim = DIM
-    max_tokens = 6 + 2
-
-    def __init__(self, context: float = 0.0) -> None:
-        self.table = np.random.default_rng(7).normal(size=(100, DIM))
-        self.context = context
-        self.calls: list[int] = []
-
-    @property
-    def content_window(self) -> int:
-        return self.max_tokens - 2
-
-    def tokenize(self, text: str) -> Tokens:
-        raise NotImplementedError
-
-    def token_states(self, windows: Sequence[Sequence[int]]) -> list[WindowStates]:
-        out = []
-        for ids in windows:
-            self.calls.append(len(ids))
-            body = self.table[list(ids)]
-            body = body + self.context * body.mean(axis=0)
-            out.append(WindowStates(head=self.table[[98]], body=body, tail=self.table[[99]]))
-        return out
-
-    def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
-        raise NotImplementedError
-
-
-def _tokens(n: int) -> Tokens:
-    return Tokens(ids=tuple(i % 90 for i in range(n)), offsets=tuple((i, i + 1) for i in range(n)))
-
-
 def test_long_late_chunking_equals_one_pass_for_a_context_free_model() -> None:
     encoder = FakeEncoder(context=0.0)
-    tokens = _tokens(20)
+    tokens = tokens_of_length(20)
     chunks = [(0, 5), (5, 13), (13, 20)]
     _, vectors = vectorize(
         LateVectorizer(encoder, overlap=2, special_tokens="none"), "", tokens, chunks
@@ -154,7 +116,7 @@ def test_long_late_chunking_equals_one_pass_for_a_context_free_model() -> None:
 
 def test_paper_rule_gives_first_chunk_the_head_and_last_chunk_the_tail() -> None:
     encoder = FakeEncoder()
-    tokens = _tokens(4)
+    tokens = tokens_of_length(4)
     spans, vectors = vectorize(LateVectorizer(encoder), "", tokens, [(0, 2), (2, 4)])
     table = encoder.table
     assert spans == [(0, 2), (2, 4)]
@@ -166,15 +128,17 @@ def test_late_chunk_vectors_carry_document_context() -> None:
     encoder = FakeEncoder(context=1.0)
     chunk = [(0, 3)]
     alone, _ = (
-        vectorize(LateVectorizer(encoder, special_tokens="none"), "", _tokens(3), chunk)[1],
+        vectorize(LateVectorizer(encoder, special_tokens="none"), "", tokens_of_length(3), chunk)[
+            1
+        ],
         0,
     )
     in_doc = vectorize(
-        LateVectorizer(encoder, special_tokens="none"), "", _tokens(6), [(0, 3), (3, 6)]
+        LateVectorizer(encoder, special_tokens="none"), "", tokens_of_length(6), [(0, 3), (3, 6)]
     )
     assert not np.allclose(alone[0], in_doc[1][0])
 
 
 def test_overlap_must_be_smaller_than_the_window() -> None:
     with pytest.raises(ConfigError):
-        vectorize(LateVectorizer(FakeEncoder(), overlap=6), "", _tokens(10), [(0, 10)])
+        vectorize(LateVectorizer(FakeEncoder(), overlap=6), "", tokens_of_length(10), [(0, 10)])
