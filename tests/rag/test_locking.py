@@ -40,6 +40,7 @@ class _Recorder:
     dim = 2
     max_tokens = 512
     content_window = 510
+    runtime = {"device": "cpu", "precision": "fp32", "backend": "fake"}
 
     def __init__(self, lock: FairLock, between: threading.Event) -> None:
         self.lock = lock
