@@ -187,7 +187,7 @@ def main() -> None:
     fused = titles.get([title_of(c) for c in chunks])
     for c in [float(c) for c in args.fuse.split(",") if c]:
         for name in list(matrices):
-            if not name.startswith(("centre", "fuse")):
+            if not name.startswith("centre") and "fuse@" not in name:
                 matrices[f"{name} fuse@{c:g}"] = blend(matrices[name], fused, c)
     print(f"# FinanceBench page recall, exact search, bundled {encoder.name}, {precision}")
     print(f"# {date.today()}, {platform.machine()}, {os.cpu_count()} cores")

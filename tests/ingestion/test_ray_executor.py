@@ -85,11 +85,7 @@ def everything(rag: RAG) -> dict[str, Any]:
 
 
 def vectors(rag: RAG, ids: list[str]) -> np.ndarray:
-    from rag.stores.edge import EdgeStore
-
-    store = rag.store
-    assert isinstance(store, EdgeStore)
-    found = {c.id: c.vector for batch, _ in store.export(1000) for c in batch}
+    found = {c.id: c.vector for batch, _ in rag.store.export(1000) for c in batch}  # type: ignore[attr-defined]
     return np.array([found[i] for i in ids])
 
 

@@ -88,7 +88,7 @@ def test_query_engine_refuses_to_fall_back_to_a_global_llm(rag: RAG) -> None:
 def test_llama_index_qdrant_vector_store_reads_our_collection(
     rag: RAG, encoder: TransformerEncoder
 ) -> None:
-    store = rag.store
+    store = rag.store.inner  # type: ignore[attr-defined]  (the SDK locks its store)
     assert isinstance(store, ServerStore)
     vector_store = QdrantVectorStore(
         client=store._client, collection_name=store.collection, dense_vector_name="dense"
@@ -121,7 +121,7 @@ def test_llama_index_qdrant_vector_store_reads_our_collection(
 
 def test_llama_index_deletes_a_document_by_its_ref_doc_id(encoder: TransformerEncoder) -> None:
     with open_rag(encoder, EXAMPLES / "handbook.md", EXAMPLES / "security.html") as rag:
-        store = rag.store
+        store = rag.store.inner  # type: ignore[attr-defined]  (the SDK locks its store)
         assert isinstance(store, ServerStore)
         handbook = next(d for d in rag.documents() if d.source.endswith("handbook.md"))
         vector_store = QdrantVectorStore(
