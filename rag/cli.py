@@ -22,6 +22,7 @@ from rag.cli_options import (
     RETRIEVAL,
     STORE,
     TOP_K,
+    UPLOADS,
     options,
 )
 from rag.config import ChunkingConfig, RAGConfig
@@ -276,15 +277,10 @@ def stats(config: RAGConfig, json_out: bool) -> None:
 
 @app.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, help="Port on 127.0.0.1.")
-@click.option(
-    "--max-upload-mb", type=click.IntRange(min=1), default=50, help="Largest file to upload, in MB."
-)
 @user_option
 @groups_option
-@options(TOP_K, RETRIEVAL, RERANK, LLM, CHUNKING, MODEL, STORE, APP)
-def ui(
-    config: RAGConfig, port: int, max_upload_mb: int, user: str | None, group: tuple[str, ...]
-) -> None:
+@options(TOP_K, RETRIEVAL, RERANK, LLM, CHUNKING, MODEL, STORE, APP, UPLOADS)
+def ui(config: RAGConfig, port: int, user: str | None, group: tuple[str, ...]) -> None:
     """Serve the chat app on 127.0.0.1 (Streamlit, no usage stats) until interrupted.
 
     The app gets the whole merged configuration: search, chunking and the model as ``rag
@@ -296,7 +292,7 @@ def ui(
 
     click.echo(f"chat app at http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     settings = AppSettings(
-        config=config, max_upload_mb=max_upload_mb, principal=Principal.of(user, group)
+        config=config, max_upload_mb=config.uploads.max_mb, principal=Principal.of(user, group)
     )
     code = run_app(settings, port)
     if code:
@@ -319,20 +315,9 @@ def ui(
     help='JSON {"TOKEN": {"user": "alice", "groups": ["eng"]}}: each token\'s caller, who sees '
     "only the documents it may read.",
 )
-@click.option(
-    "--max-upload-mb",
-    type=click.IntRange(min=1),
-    default=50,
-    help="Largest /ingest request body in MiB.",
-)
-@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE, UPLOADS)
 def serve(
-    config: RAGConfig,
-    host: str,
-    port: int,
-    token: str | None,
-    token_file: Path | None,
-    max_upload_mb: int,
+    config: RAGConfig, host: str, port: int, token: str | None, token_file: Path | None
 ) -> None:
     """Serve the collection over HTTP: OpenAI-compatible chat with citations, search, ingest."""
     import uvicorn
@@ -353,7 +338,7 @@ def serve(
             token=token,
             tokens=tokens,
             upload_dir=upload_root(store_config),
-            max_upload_bytes=max_upload_mb * 1024 * 1024,
+            max_upload_bytes=config.uploads.max_mb * 1024 * 1024,
         )
         auth = "bearer token required" if token or tokens else "no auth"
         where = f"http://{host}:{port}"

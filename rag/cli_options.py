@@ -104,6 +104,7 @@ RETRIEVAL = group(
 RERANK = group("rerank", "kind", "model", "candidates")
 INGEST = group("ingest", "ray_address", "ray_cpus", "ray_actors")
 APP = group("app", "allow_user_llm_endpoints")
+UPLOADS = group("uploads", "max_mb")
 TOP_K = group("top_k")
 EVAL_STORE = group("store", "quantization", "hnsw_ef")
 """The store flags of ``rag eval``, whose collection is its own."""

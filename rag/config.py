@@ -375,6 +375,17 @@ class AppConfig(_Config):
     )
 
 
+class UploadConfig(_Config):
+    """What ``rag ui`` and ``rag serve`` accept as uploads."""
+
+    max_mb: int = setting(
+        50,
+        "Largest upload in MiB: a file dropped in the app, an /ingest request body of the API.",
+        flag="--max-upload-mb",
+        ge=1,
+    )
+
+
 class RAGConfig(_Config):
     """Everything a ``RAG`` needs."""
 
@@ -386,6 +397,7 @@ class RAGConfig(_Config):
     rerank: RerankConfig = RerankConfig()
     ingest: IngestConfig = IngestConfig()
     app: AppConfig = AppConfig()
+    uploads: UploadConfig = UploadConfig()
     top_k: int = setting(5, "How many chunks to retrieve.", flag="-k --top-k", ge=1, le=1000)
 
 

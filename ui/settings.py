@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from rag.access import Principal
-from rag.config import SECTIONS, LLMConfig, RAGConfig, StoreConfig, problems
+from rag.config import SECTIONS, LLMConfig, RAGConfig, StoreConfig, UploadConfig, problems
 from rag.config_file import ENV_VARS, load_config
 from rag.errors import ConfigError
 
@@ -30,7 +30,7 @@ SECRETS: dict[tuple[str, str], str] = {
 }
 """Each secret setting ``(section, key)`` and the variable it travels in."""
 
-DEFAULT_MAX_UPLOAD_MB = 50
+DEFAULT_MAX_UPLOAD_MB = UploadConfig().max_mb
 
 
 @dataclass(frozen=True)

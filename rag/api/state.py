@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException
 
+from rag.config import UploadConfig
 from rag.sdk import RAG
 from rag.upload_area import UploadArea
 
-DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = UploadConfig().max_mb * 1024 * 1024
 """The largest ``/ingest`` request body accepted by default (50 MiB)."""
 
 

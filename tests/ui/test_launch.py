@@ -112,6 +112,16 @@ def test_rag_ui_passes_its_options_to_the_launcher(
     assert settings.llm.model == "x" and settings.llm.timeout == 7
 
 
+def test_the_upload_limit_comes_from_the_config_file_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[AppSettings] = []
+    monkeypatch.setattr(ui.launch, "run_app", lambda settings, port: calls.append(settings) or 0)
+    (tmp_path / "laterag.toml").write_text("[uploads]\nmax_mb = 4\n")
+    assert run(["ui", "--config", str(tmp_path / "laterag.toml"), "--store", str(tmp_path)]) == 0
+    assert [s.max_upload_mb for s in calls] == [4]
+
+
 def test_rag_ui_exits_with_streamlits_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ui.launch, "run_app", lambda settings, port: 3)
     assert run(["ui"]) == 3
