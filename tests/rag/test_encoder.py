@@ -26,7 +26,8 @@ def test_bundled_model_loads_offline_with_its_trained_length(encoder: Transforme
     assert encoder.content_window == 254
 
 
-def test_embed_matches_transformers_mean_pooling(encoder: TransformerEncoder) -> None:
+def test_embed_matches_transformers_mean_pooling() -> None:
+    encoder = TransformerEncoder(EmbedderConfig(precision="fp32")).load()  # the reference's
     texts = ["Cash flow from operations rose.", "A short one"]
     tokenizer = AutoTokenizer.from_pretrained(bundled_model_path())
     model = AutoModel.from_pretrained(bundled_model_path())
@@ -70,7 +71,8 @@ def test_a_question_longer_than_the_window_is_embedded_whole(encoder: Transforme
 
 def test_long_texts_are_pooled_over_overlapping_windows(tmp_path: Path) -> None:
     folder = build_tiny_model(tmp_path / "w", "bert8k")
-    encoder = TransformerEncoder(EmbedderConfig(model=str(folder), max_tokens=12)).load()
+    config = EmbedderConfig(model=str(folder), max_tokens=12, precision="fp32")
+    encoder = TransformerEncoder(config).load()
     text = " ".join(["the robot sat on the mat and the dog ran"] * 3)  # 30 tokens, 10 per window
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModel.from_pretrained(folder).eval()
