@@ -50,6 +50,13 @@ groups_option = click.option(
 )
 
 
+def _as_caller(command: Any) -> Any:
+    """``--user``, ``--group``, ``--json`` and the search settings of every asking command."""
+    for decorate in (options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE), json_out):
+        command = decorate(command)
+    return user_option(groups_option(command))
+
+
 def _emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -156,10 +163,7 @@ def chunks(file: Path, config: RAGConfig, vectors: bool, json_out: bool) -> None
 @click.argument("query")
 @sources
 @doc_ids
-@user_option
-@groups_option
-@json_out
-@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@_as_caller
 def search(
     query: str,
     config: RAGConfig,
@@ -191,10 +195,7 @@ def search(
 @click.argument("question")
 @sources
 @doc_ids
-@user_option
-@groups_option
-@json_out
-@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@_as_caller
 def ask(
     question: str,
     config: RAGConfig,
@@ -365,10 +366,7 @@ def serve(
     default=None,
     help="Output format (default: csv for a .csv file, else jsonl).",
 )
-@user_option
-@groups_option
-@json_out
-@options(TOP_K, RETRIEVAL, RERANK, LLM, MODEL, STORE)
+@_as_caller
 def batch(
     questions: Path,
     output: Path,
